@@ -1,0 +1,36 @@
+"""The scorer's few exceptions, each carrying the one-line reason a person reads.
+
+OpenCV, the TFLite runtimes and the file system raise many kinds of errors;
+they are mapped into these at the place they happen, so the CLI, the CSV and
+the daemon only ever deal with these.
+"""
+
+from __future__ import annotations
+
+
+class SpeError(Exception):
+    """Base class: ``str(err)`` is a single line fit for a CSV cell or stderr."""
+
+    def __init__(self, reason: str) -> None:
+        # A reason must stay on one line wherever it lands.
+        super().__init__(" ".join(str(reason).split()))
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+
+class PhotoError(SpeError):
+    """One input photo cannot be scored; the batch goes on."""
+
+
+class ModelError(SpeError):
+    """The model or its card is missing, corrupt or does not match (fatal, exit 2)."""
+
+
+class OutputError(SpeError):
+    """The scores CSV cannot be opened or written (fatal at start, exit 2)."""
+
+
+class UsageError(SpeError):
+    """The command's arguments cannot work together (exit 2)."""

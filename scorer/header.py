@@ -1,0 +1,92 @@
+"""Read a photo's format and pixel size from its first bytes, without decoding it.
+
+Two uses: refuse decompression bombs before OpenCV allocates anything, and pick
+the reduced-scale JPEG decode that still leaves enough pixels for the model.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .errors import PhotoError
+
+# JPEG start-of-frame markers that carry the frame size (not DHT, JPG, DAC).
+_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str  # "jpeg", "png" or "webp"
+    width: int
+    height: int
+
+
+def sniff_format(data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if not data:
+        raise PhotoError("empty file")
+    raise PhotoError("not a JPEG, PNG or WebP image")
+
+
+def read_header(data: bytes) -> Header:
+    fmt = sniff_format(data)
+    try:
+        width, height = {"jpeg": _jpeg_size, "png": _png_size, "webp": _webp_size}[fmt](data)
+    except (struct.error, IndexError):
+        raise PhotoError(f"truncated {fmt.upper()} header") from None
+    if width <= 0 or height <= 0:
+        raise PhotoError(f"{fmt.upper()} header gives an empty size {width}x{height}")
+    return Header(fmt, width, height)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    pos = 2
+    while True:
+        # Markers may be padded with any number of 0xFF bytes.
+        while data[pos] == 0xFF and data[pos + 1] == 0xFF:
+            pos += 1
+        if data[pos] != 0xFF:
+            raise PhotoError("corrupt JPEG: bad marker")
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            raise PhotoError("corrupt JPEG: no frame header")
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF_MARKERS:
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if length < 2:
+            raise PhotoError("corrupt JPEG: bad segment length")
+        pos += 2 + length
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if data[12:16] != b"IHDR":
+        raise PhotoError("corrupt PNG: no IHDR chunk")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = 1 + int.from_bytes(data[24:27], "little")
+        height = 1 + int.from_bytes(data[27:30], "little")
+        return width, height
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        if data[23:26] != b"\x9d\x01\x2a":
+            raise PhotoError("corrupt WebP: bad VP8 frame tag")
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    raise PhotoError("corrupt WebP: unknown chunk")

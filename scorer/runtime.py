@@ -1,0 +1,120 @@
+"""Run a model card's ``.tflite`` on tflite-runtime or ai-edge-litert.
+
+tflite-runtime 2.14 is what Raspberry Pi OS 12 (Python 3.11) installs;
+ai-edge-litert is its maintained successor and the only one on Python 3.12+.
+``auto`` prefers tflite-runtime where both are installed, as on a Pi.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .card import ModelCard, percentile_of, read_card
+from .errors import ModelError, UsageError
+
+RUNTIMES = ("auto", "tflite-runtime", "litert")
+
+
+def default_model_path() -> Path:
+    """The starter model shipped inside the installed package."""
+    return Path(str(importlib.resources.files("scorer.models").joinpath("default.tflite")))
+
+
+def interpreter_class(runtime: str = "auto") -> tuple[Any, str]:
+    """The Interpreter class of the chosen runtime and the runtime's name."""
+    if runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if runtime in ("auto", "tflite-runtime"):
+        try:
+            from tflite_runtime.interpreter import Interpreter
+
+            return Interpreter, "tflite-runtime"
+        except ImportError:
+            if runtime == "tflite-runtime":
+                raise ModelError("runtime tflite-runtime is not installed") from None
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise ModelError(
+            "no TFLite runtime installed: pip install tflite-runtime (Python <= 3.11)"
+            " or ai-edge-litert"
+        ) from None
+    return Interpreter, "litert"
+
+
+class Model:
+    """A verified model: its card, its interpreter, and ``predict`` on pixel batches."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, runtime: str = "auto",
+                 threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else default_model_path()
+        self.card: ModelCard = read_card(self.path)
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{self.path}: cannot read model ({exc.strerror})") from None
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != self.card.sha256:
+            raise ModelError(
+                f"{self.path}: sha256 {digest[:12]} does not match its card's"
+                f" {self.card.sha256[:12]} (model and card are from different trainings?)"
+            )
+        cls, self.runtime = interpreter_class(runtime)
+        try:
+            self._interpreter = cls(model_content=content, num_threads=threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelError(f"{self.path}: {self.runtime} cannot load it ({reason})") from None
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        shape = tuple(int(v) for v in self._input["shape"][1:])
+        expected = (self.card.height, self.card.width, self.card.channels)
+        if shape != expected:
+            raise ModelError(f"{self.path}: input shape {shape} does not match its card's {expected}")
+        self._batch = int(self._input["shape"][0])
+
+    @property
+    def size(self) -> int:
+        return self.card.height
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id
+
+    def predict_raw(self, pixels: np.ndarray) -> np.ndarray:
+        """The network's output (before the target's inverse) for ``(n, s, s, 3)`` uint8."""
+        if len(pixels) != self._batch:
+            index = self._input["index"]
+            self._interpreter.resize_tensor_input(index, [len(pixels), *pixels.shape[1:]])
+            self._interpreter.allocate_tensors()
+            self._batch = len(pixels)
+        self._interpreter.set_tensor(self._input["index"], self._quantize(pixels))
+        self._interpreter.invoke()
+        out = self._interpreter.get_tensor(self._output["index"]).reshape(len(pixels))
+        scale, zero_point = self._output["quantization"]
+        if scale:
+            return (out.astype(np.float64) - zero_point) * scale
+        return out.astype(np.float64)
+
+    def predict(self, pixels: np.ndarray) -> np.ndarray:
+        """Predicted likes (never negative) for a batch of RGB uint8 images."""
+        return self.card.target.inverse(self.predict_raw(pixels))
+
+    def percentile(self, likes: np.ndarray) -> np.ndarray:
+        return percentile_of(likes, self.card.percentiles)
+
+    def _quantize(self, pixels: np.ndarray) -> np.ndarray:
+        values = pixels.astype(np.float32) * self.card.pixel_scale + self.card.pixel_offset
+        dtype = self._input["dtype"]
+        scale, zero_point = self._input["quantization"]
+        if not scale:
+            return values.astype(dtype)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(values / scale) + zero_point, info.min, info.max).astype(dtype)

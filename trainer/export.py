@@ -1,0 +1,99 @@
+"""Export a trained Keras model to full-integer int8 TFLite, and check it.
+
+Full int8 (not the converter's default dynamic-range mode) because that mode
+emits FULLY_CONNECTED version 12, which tflite-runtime 2.14 on a Pi cannot
+load. An int8 output clips outside the range seen during calibration, so the
+representative set is widened beyond the training photos: flipped, darker,
+brighter and flatter variants, plus the photos with the most extreme
+predictions, so the output range covers what the model will be asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from scorer.runtime import RUNTIMES
+
+REPRESENTATIVE_PHOTOS = 300  # calibration cost grows with this; 300 is a few seconds
+EXTREME_PHOTOS = 20  # per end: the lowest and the highest predictions
+
+
+def augmented_variants(pixels: np.ndarray) -> np.ndarray:
+    """Flips and photometric variants (uint8) that stretch the activation ranges."""
+    x = pixels.astype(np.float32)
+    variants = [
+        pixels[:, :, ::-1],  # horizontal flip
+        np.clip(x * 0.6, 0, 255),  # darker
+        np.clip(x * 1.35, 0, 255),  # brighter
+        np.clip((x - x.mean(axis=(1, 2), keepdims=True)) * 1.4
+                + x.mean(axis=(1, 2), keepdims=True), 0, 255),  # more contrast
+        x.mean(axis=3, keepdims=True).repeat(3, axis=3),  # greyscale
+    ]
+    return np.concatenate([v.astype(np.uint8) for v in variants])
+
+
+def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
+                       pixel_scale: float) -> np.ndarray:
+    """Training photos and their variants, always including the prediction extremes."""
+    rng = np.random.default_rng(seed)
+    pool = np.concatenate([pixels, augmented_variants(pixels)])
+    scores = model.predict(pool.astype(np.float32) * pixel_scale, verbose=0).ravel()
+    order = np.argsort(scores)
+    extremes = np.concatenate([order[:EXTREME_PHOTOS], order[-EXTREME_PHOTOS:]])
+    rest = np.setdiff1d(np.arange(len(pool)), extremes)
+    picked = rng.choice(rest, size=min(len(rest), REPRESENTATIVE_PHOTOS - len(extremes)),
+                        replace=False)
+    return pool[np.concatenate([extremes, picked])]
+
+
+def export_int8(model: tf.keras.Model, representative: np.ndarray, pixel_scale: float) -> bytes:
+    """Convert with int8 weights, activations, input and output."""
+    def samples():
+        for image in representative:
+            yield [image[None].astype(np.float32) * pixel_scale]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = samples
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    # The converter prints the temporary SavedModel's signature to stdout.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
+
+
+def run_exported(model_path: Path, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The raw outputs of the exported model under every installed TFLite runtime.
+
+    Each runtime runs in its own process through the scorer (``scorer.npy``), so
+    this checks exactly what a Pi will run. A runtime that is not installed
+    here is left out; one that is installed but fails raises.
+    """
+    outputs: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pixels_path = Path(tmp) / "pixels.npy"
+        np.save(pixels_path, pixels)
+        for runtime in RUNTIMES[1:]:
+            out_path = Path(tmp) / f"{runtime}.npy"
+            proc = subprocess.run(
+                [sys.executable, "-m", "scorer.npy", str(model_path), runtime,
+                 str(pixels_path), str(out_path)],
+                capture_output=True, text=True, check=False,
+            )
+            if proc.returncode != 0:
+                if "not installed" in proc.stderr:
+                    continue
+                raise RuntimeError(f"{model_path}: {runtime} failed: {proc.stderr.strip()[-500:]}")
+            outputs[runtime] = np.load(out_path)
+    if not outputs:
+        raise RuntimeError("no TFLite runtime installed to verify the export with")
+    return outputs
