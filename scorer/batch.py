@@ -1,0 +1,66 @@
+"""``spe batch-score``: score a list of photos into the CSV, with progress and a summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from .decode import DEFAULT_MAX_PIXELS
+from .discover import expand
+from .engine import Engine
+from .ledger import Ledger, Row, display_path
+from .progress import Progress
+from .runtime import Model
+
+
+def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool = False,
+                threads: int = 2, batch_size: int = 32, force: bool = False,
+                max_pixels: int = DEFAULT_MAX_PIXELS,
+                echo: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
+    """Score ``paths`` (files, folders, globs); return the counts. Exit 1 when any failed."""
+    ledger = Ledger(out)
+    if ledger.repaired_bytes:
+        echo(f"{out}: cut off a half row ({ledger.repaired_bytes} bytes) left by an earlier crash")
+    photos, unmatched = expand(paths, recursive)
+    model_id = model.model_id
+    for pattern in unmatched:
+        echo(f"{pattern}: no files match")
+    ledger.append([Row(display_path(p), "", model_id, error="no files match") for p in unmatched])
+
+    engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
+                    max_pixels=max_pixels)
+    # Bounded look-ahead: enough queued work to keep every thread busy, without
+    # holding thousands of decoded photos at once.
+    limit = threads * 2 + batch_size
+    started = time.monotonic()
+    bar = Progress(len(photos))
+    try:
+        pending = iter(photos)
+        exhausted = False
+        while True:
+            while not exhausted and engine.in_flight < limit:
+                path = next(pending, None)
+                if path is None:
+                    exhausted = True
+                else:
+                    engine.submit(path, display_path(path))
+            if engine.in_flight == 0:
+                break
+            outcomes = engine.step()
+            bar.update(len(outcomes))
+            for outcome in outcomes:
+                if outcome.row is not None and not outcome.row.ok:
+                    echo(f"{outcome.display}: {outcome.row.error}")
+    finally:
+        bar.close()
+        engine.close()
+        ledger.close()
+    elapsed = time.monotonic() - started
+    counts = {key: engine.counts[key] for key in ("scored", "skipped", "failed")}
+    counts["failed"] += len(unmatched)
+    rate = counts["scored"] / elapsed if elapsed > 0 else 0.0
+    skipped_note = " (already in the CSV; --force to score again)" if counts["skipped"] else ""
+    echo(f"scored {counts['scored']}, skipped {counts['skipped']}{skipped_note}, failed "
+         f"{counts['failed']} in {elapsed:.1f} s ({rate:.1f} photos/s)")
+    return counts

@@ -1,0 +1,119 @@
+"""``spe``: score photos with a like-predicting model (batch, watch, info).
+
+Exit status: 0 every input scored or skipped; 1 some inputs failed (the others
+were still scored and recorded); 2 usage error or fatal setup error, with one
+line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .decode import DEFAULT_MAX_PIXELS
+from .errors import SpeError
+from .runtime import RUNTIMES, Model, default_model_path
+
+app = typer.Typer(
+    help="Predict how many likes a photo will get, with a model trained on your own posts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_THREADS = os.cpu_count() or 1
+
+ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL", show_default="the shipped starter model",
+                           help="NAME.tflite, with its card NAME.json beside it.")
+RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
+                             help=f"TFLite runtime: {', '.join(RUNTIMES)}.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"spe: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_model(model: Optional[Path], runtime: str, threads: int = 1) -> Model:
+    try:
+        return Model(model, runtime=runtime, threads=threads)
+    except SpeError as exc:
+        fail(exc.reason)
+        raise  # unreachable: fail() raises
+
+
+@app.command("batch-score")
+def batch_score(
+    paths: List[str] = typer.Argument(..., help="Photos, folders or glob patterns."),
+    model: Optional[Path] = ModelOption,
+    out: Optional[Path] = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
+                                       help="Scores CSV to append to (created with a header)."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
+                                   help="Descend into sub-folders (and ** in patterns)."),
+    threads: int = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
+                                help="Decoding threads."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, max=1024, envvar="SPE_BATCH_SIZE",
+                                   help="Photos per interpreter call."),
+    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
+                               help="Score again photos the CSV already has for this model."),
+    runtime: str = RuntimeOption,
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
+                                   help="Refuse photos whose header claims more pixels."),
+) -> None:
+    """Score photos into a CSV: predicted likes and percentile among your posts."""
+    from .batch import batch_score as run
+
+    loaded = load_model(model, runtime)
+    try:
+        counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
+                     threads=threads, batch_size=batch_size, force=force, max_pixels=max_pixels,
+                     echo=lambda m: typer.echo(m, err=True))
+    except SpeError as exc:
+        fail(exc.reason)
+    raise typer.Exit(1 if counts["failed"] else 0)
+
+
+@app.command()
+def info(model: Optional[Path] = ModelOption, runtime: str = RuntimeOption) -> None:
+    """Show the model card, the runtime in use and where the model was loaded from."""
+    loaded = load_model(model, runtime)
+    card = loaded.card.raw
+    dist = card["likes_distribution"]
+    metrics = card.get("metrics", {}).get("validation", {})
+    lines = [
+        f"model:         {loaded.path}",
+        f"card:          {loaded.card.path}",
+        f"sha256:        {loaded.card.sha256} (id {loaded.model_id})",
+        f"runtime:       {loaded.runtime}",
+        f"input:         {loaded.card.height}x{loaded.card.width} {loaded.card.channel_order}, "
+        f"target {loaded.card.target.transform}",
+        f"trained:       {card.get('created_at', '?')} by trainer {card.get('trainer_version', '?')} on "
+        f"{dist['n']} photos (likes {dist['min']:.0f} to {dist['max']:.0f}, median {dist['median']:.0f})",
+    ]
+    for name in ("keras", "int8", "mean baseline"):
+        if name in metrics:
+            m = metrics[name]
+            lines.append(f"{name + ':':<15}MAE {m['mae']:.1f}, RMSE {m['rmse']:.1f}, "
+                         f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} validation photos")
+    if card.get("note"):
+        lines.append(f"note:          {card['note']}")
+    typer.echo("\n".join(lines))
+    if os.environ.get("SPE_INFO_JSON"):
+        typer.echo(json.dumps(card, indent=2))
+
+
+def main() -> None:
+    # A file-size limit (RLIMIT_FSIZE) must surface as an EFBIG error the ledger
+    # handles, not as SIGXFSZ killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Turn the paths a person typed (files, folders, glob patterns) into photo files."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator
+
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+# NAS and desktop litter: Synology thumbnails, recycle bins, macOS metadata.
+JUNK_DIRS = {"@eaDir", "#recycle", "#snapshot", "__MACOSX", "lost+found"}
+# Names that are still being written by a downloader or an editor.
+TEMP_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+
+
+def is_photo_name(name: str) -> bool:
+    """A photo a folder listing should pick up: right extension, not hidden or temporary."""
+    lower = name.lower()
+    return (lower.endswith(PHOTO_EXTENSIONS) and not name.startswith((".", "~"))
+            and not lower.endswith(TEMP_SUFFIXES))
+
+
+def is_junk_dir(name: str) -> bool:
+    return name.startswith(".") or name in JUNK_DIRS
+
+
+def list_folder(folder: str, recursive: bool) -> Iterator[str]:
+    """Photos in a folder, sorted; symlinked folders are not followed (no loops)."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not is_junk_dir(d)) if recursive else []
+        for name in sorted(files):
+            if is_photo_name(name):
+                yield os.path.join(root, name)
+
+
+def expand(paths: Iterable[str], recursive: bool = False) -> tuple[list[str], list[str]]:
+    """``(photos, unmatched)``: photo files in order given, and inputs that matched nothing.
+
+    A file named explicitly is always taken (a wrong format then gets its error
+    row); folder listings keep only photo names. Each file is listed once.
+    """
+    photos: list[str] = []
+    unmatched: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.normpath(path)
+        if key not in seen:
+            seen.add(key)
+            photos.append(path)
+
+    for given in paths:
+        if os.path.isdir(given):
+            for path in list_folder(given, recursive):
+                add(path)
+        elif os.path.lexists(given):
+            add(given)
+        elif glob.has_magic(given):
+            matches = sorted(glob.glob(given, recursive=recursive))
+            if not matches:
+                unmatched.append(given)
+            for path in matches:
+                if os.path.isdir(path):
+                    for inner in list_folder(path, recursive):
+                        add(inner)
+                elif is_photo_name(os.path.basename(path)):
+                    add(path)
+        else:
+            add(given)  # scored as an error row: "file not found"
+    return photos, unmatched

@@ -1,0 +1,199 @@
+"""The scores CSV, which is also the ledger of what has been scored.
+
+Rows are appended with O_APPEND in whole-row writes and fsynced after each
+batch, so a kill leaves at most a half row at the very end; opening the file
+again cuts that half row off before anything else is appended. An exclusive
+lock keeps two spe processes from interleaving rows in one file.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import fcntl
+import io
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import OutputError
+
+COLUMNS = ("scored_at", "path", "sha256", "predicted_likes", "percentile", "model", "status",
+           "error")
+HEADER = ",".join(COLUMNS) + "\r\n"
+# A cell starting with one of these runs as a formula in spreadsheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Make a text cell inert in a spreadsheet: a leading quote, as OWASP advises."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as UTF-8 text; bytes that are not UTF-8 are shown as \\x escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    sha256: str
+    model: str
+    predicted_likes: float | None = None
+    percentile: float | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def cells(self) -> list[str]:
+        return [
+            datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            neutralise(self.path),
+            self.sha256,
+            "" if self.predicted_likes is None or self.error else f"{max(self.predicted_likes, 0.0):.1f}",
+            "" if self.percentile is None or self.error else f"{self.percentile:.1f}",
+            self.model,
+            "error" if self.error else "ok",
+            neutralise(self.error),
+        ]
+
+
+def encode_rows(rows: list[Row]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
+    for row in rows:
+        writer.writerow(row.cells())
+    return buffer.getvalue().encode("utf-8")
+
+
+def complete_length(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` made of whole rows.
+
+    A row ends at a newline outside quotes; quotes balance inside whole rows,
+    so a newline is a row end when an even number of quotes precede it.
+    """
+    end = len(data)
+    while end > 0:
+        newline = data.rfind(b"\n", 0, end)
+        if newline < 0:
+            return 0
+        if data.count(b'"', 0, newline) % 2 == 0:
+            return newline + 1
+        end = newline
+    return 0
+
+
+class Ledger:
+    """Append-only scores CSV; ``None`` as path writes to standard output (no memory)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.scored: set[tuple[str, str]] = set()  # (sha256, model) with an ok row
+        self.failed: set[tuple[str, str, str]] = set()  # (path, sha256, model) with an error row
+        self.repaired_bytes = 0
+        self._fd: int | None = None
+        self.open()
+
+    def open(self) -> None:
+        if self.path is None:
+            sys.stdout.write(HEADER.replace("\r\n", "\n"))
+            sys.stdout.flush()
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot open for writing ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"{self.path}: in use by another spe process") from None
+        try:
+            self._load(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _load(self, fd: int) -> None:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0) if size else b""
+        whole = complete_length(data)
+        if whole < len(data):
+            # A half row from a crash: cut it off so the next row starts clean.
+            os.ftruncate(fd, whole)
+            self.repaired_bytes = len(data) - whole
+            data = data[:whole]
+        if not data:
+            self._write(fd, HEADER.encode("utf-8"))
+            return
+        text = data.decode("utf-8", "replace")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, [])
+        if tuple(header) != COLUMNS:
+            raise OutputError(f"{self.path}: not a scores CSV (header {','.join(header)[:60]!r})")
+        for cells in reader:
+            if len(cells) != len(COLUMNS):
+                continue  # a damaged row from elsewhere: ignored, never rewritten
+            record = dict(zip(COLUMNS, cells))
+            if record["status"] == "ok":
+                self.scored.add((record["sha256"], record["model"]))
+            else:
+                self.failed.add((record["path"], record["sha256"], record["model"]))
+
+    def has_scored(self, sha256: str, model: str) -> bool:
+        return (sha256, model) in self.scored
+
+    def has_failed(self, path: str, sha256: str, model: str) -> bool:
+        return (neutralise(path), sha256, model) in self.failed
+
+    def append(self, rows: list[Row]) -> None:
+        """Write rows whole and on disk, or raise OutputError having written nothing."""
+        if not rows:
+            return
+        data = encode_rows(rows)
+        if self.path is None:
+            sys.stdout.write(data.decode("utf-8").replace("\r\n", "\n"))
+            sys.stdout.flush()
+        else:
+            assert self._fd is not None, "ledger is closed"
+            self._write(self._fd, data)
+        for row in rows:
+            if row.ok:
+                self.scored.add((row.sha256, row.model))
+            else:
+                self.failed.add((neutralise(row.path), row.sha256, row.model))
+
+    def _write(self, fd: int, data: bytes) -> None:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError as exc:
+            # Disk full or file too large: take back the part that made it, so
+            # no half row stays and nothing is counted as done.
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            reason = {errno.ENOSPC: "disk full", errno.EFBIG: "file too large"}.get(
+                exc.errno or 0, exc.strerror)
+            raise OutputError(f"{self.path}: cannot write ({reason})") from None
+
+    def reopen(self) -> None:
+        """Close and open again (after log rotation); what was scored stays known."""
+        self.close()
+        self.open()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
