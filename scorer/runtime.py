@@ -26,26 +26,26 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("scorer.models").joinpath("default.tflite")))
 
 
-def interpreter_class(runtime: str = "auto") -> tuple[Any, str]:
-    """The Interpreter class of the chosen runtime and the runtime's name."""
+def interpreter_module(runtime: str = "auto") -> tuple[Any, str]:
+    """The ``interpreter`` module of the chosen runtime and the runtime's name."""
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     if runtime in ("auto", "tflite-runtime"):
         try:
-            from tflite_runtime.interpreter import Interpreter
+            from tflite_runtime import interpreter
 
-            return Interpreter, "tflite-runtime"
+            return interpreter, "tflite-runtime"
         except ImportError:
             if runtime == "tflite-runtime":
                 raise ModelError("runtime tflite-runtime is not installed") from None
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert import interpreter
     except ImportError:
         raise ModelError(
             "no TFLite runtime installed: pip install tflite-runtime (Python <= 3.11)"
             " or ai-edge-litert"
         ) from None
-    return Interpreter, "litert"
+    return interpreter, "litert"
 
 
 class Model:
@@ -65,9 +65,15 @@ class Model:
                 f"{self.path}: sha256 {digest[:12]} does not match its card's"
                 f" {self.card.sha256[:12]} (model and card are from different trainings?)"
             )
-        cls, self.runtime = interpreter_class(runtime)
+        module, self.runtime = interpreter_module(runtime)
         try:
-            self._interpreter = cls(model_content=content, num_threads=threads)
+            # The built-in kernels, without the XNNPACK delegate: ai-edge-litert's
+            # XNNPACK rounds some int8 outputs one step differently from
+            # tflite-runtime 2.14, and a photo must get the same score on every Pi.
+            self._interpreter = module.Interpreter(
+                model_content=content, num_threads=threads,
+                experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
