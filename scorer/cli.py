@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from .cliutil import run_app
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import SpeError
 from .runtime import RUNTIMES, Model, default_model_path
@@ -112,7 +112,7 @@ def main() -> None:
     # A file-size limit (RLIMIT_FSIZE) must surface as an EFBIG error the ledger
     # handles, not as SIGXFSZ killing the process.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    sys.exit(app())
+    run_app(app, "spe")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,15 @@ RUNTIMES = ("auto", "tflite-runtime", "litert")
 
 
 def default_model_path() -> Path:
-    """The starter model shipped inside the installed package."""
-    return Path(str(importlib.resources.files("scorer.models").joinpath("default.tflite")))
+    """The starter model shipped inside the installed package.
+
+    A regular install carries it as ``scorer/models/``; a source checkout or an
+    editable install finds it in the repository's own ``models/`` folder.
+    """
+    try:
+        return Path(str(importlib.resources.files("scorer.models").joinpath("default.tflite")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "models" / "default.tflite"
 
 
 def interpreter_module(runtime: str = "auto") -> tuple[Any, str]:

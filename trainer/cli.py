@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
+from scorer.cliutil import run_app
 from scorer.errors import SpeError
 
 from . import fit as fit_module
@@ -91,4 +91,4 @@ def evaluate(
 
 
 def main() -> None:
-    sys.exit(app())  # typer's own exit codes: 2 for usage errors
+    run_app(app, "spe-train")

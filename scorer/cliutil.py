@@ -1,0 +1,30 @@
+"""Run a typer app so that every failure is one line on stderr with exit status 2.
+
+Click's own usage errors print a usage block (or, with rich, a box); a script
+reading stderr wants one line naming the problem, like every other spe error.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+
+
+def run_app(app: typer.Typer, prog: str) -> NoReturn:
+    try:
+        result = app(prog_name=prog, standalone_mode=False)
+    except typer.Abort:
+        typer.echo(f"{prog}: aborted", err=True)
+        sys.exit(130)
+    except typer.TyperException as exc:  # click's UsageError and friends
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # the help text, as a bare command should show
+            sys.exit(2)
+        message = " ".join(exc.format_message().split())
+        command = f"{prog} {exc.ctx.info_name}" if getattr(exc, "ctx", None) and \
+            exc.ctx.info_name != prog else prog
+        typer.echo(f"{prog}: {message} (see '{command} --help')", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,60 @@
+"""Shared fixtures: real data sets, real models, real processes.
+
+Nothing here imports TensorFlow: training runs in a subprocess, because
+tflite-runtime cannot be loaded in a process that has imported TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SAMPLES = REPO / "samples"
+
+
+def spe(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
+        **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed ``spe`` command."""
+    return subprocess.run([str(BIN / "spe"), *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=timeout, **kwargs)
+
+
+def spe_train(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "spe-train"), *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    from trainer.synth import make_synthetic
+
+    out = tmp_path_factory.mktemp("synth300")
+    make_synthetic(out, n=300, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model(synth_dir, tmp_path_factory) -> Path:
+    """A model fitted by the real CLI: 300 synthetic photos, 5 epochs."""
+    out = tmp_path_factory.mktemp("model") / "small.tflite"
+    proc = spe_train("fit", str(synth_dir), "--out", str(out), "--epochs", "5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """A folder with copies of the real sample photos."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("rocket.jpg", "hubble_deep_field.jpg", "grace_hopper.jpg", "coffee.png",
+                 "chelsea.png"):
+        shutil.copy(SAMPLES / name, folder / name)
+    return folder

@@ -1,0 +1,110 @@
+"""A bad model or an unwritable output stops spe at start: exit 2, one line, nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, spe
+
+DEFAULT = REPO / "models" / "default.tflite"
+
+
+def copy_model(tmp_path: Path) -> Path:
+    model = tmp_path / "m.tflite"
+    shutil.copy(DEFAULT, model)
+    shutil.copy(DEFAULT.with_suffix(".json"), model.with_suffix(".json"))
+    return model
+
+
+def assert_fatal(proc, fragment: str, out: Path | None = None) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spe: ") and fragment in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    if out is not None:
+        assert not out.exists()
+
+
+def test_missing_model(tmp_path, photos):
+    out = tmp_path / "s.csv"
+    proc = spe("batch-score", str(photos), "--model", str(tmp_path / "nope.tflite"), "--out", str(out))
+    assert_fatal(proc, "model card missing", out)
+
+
+def test_missing_card(tmp_path, photos):
+    model = copy_model(tmp_path)
+    model.with_suffix(".json").unlink()
+    assert_fatal(spe("info", "--model", str(model)), "model card missing")
+
+
+def test_truncated_model(tmp_path, photos):
+    model = copy_model(tmp_path)
+    model.write_bytes(model.read_bytes()[:5000])
+    out = tmp_path / "s.csv"
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model), "--out", str(out)),
+                 "does not match its card", out)
+
+
+def test_card_from_another_model(tmp_path, photos):
+    model = copy_model(tmp_path)
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["sha256"] = "0" * 64
+    model.with_suffix(".json").write_text(json.dumps(card))
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model)), "does not match its card")
+
+
+def test_corrupt_model_with_matching_card(tmp_path, photos):
+    import hashlib
+
+    model = copy_model(tmp_path)
+    model.write_bytes(b"not a flatbuffer at all" * 10)
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    model.with_suffix(".json").write_text(json.dumps(card))
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model)), "cannot load it")
+
+
+def test_wrong_shape_model(tmp_path, photos):
+    model = copy_model(tmp_path)
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["input"]["height"] = card["input"]["width"] = 96
+    model.with_suffix(".json").write_text(json.dumps(card))
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model)),
+                 "input shape (64, 64, 3) does not match its card's (96, 96, 3)")
+
+
+def test_malformed_card(tmp_path):
+    model = copy_model(tmp_path)
+    model.with_suffix(".json").write_text("{ not json")
+    assert_fatal(spe("info", "--model", str(model)), "unreadable model card")
+
+
+@pytest.mark.parametrize("make_bad", ["missing_dir", "not_a_csv"])
+def test_output_that_cannot_be_written(tmp_path, photos, make_bad):
+    if make_bad == "missing_dir":
+        out = tmp_path / "no" / "such" / "s.csv"
+        fragment = "cannot open for writing"
+    else:
+        out = tmp_path / "s.csv"
+        out.write_text("name,value\nx,1\n")
+        fragment = "not a scores CSV"
+    proc = spe("batch-score", str(photos), "--out", str(out))
+    assert_fatal(proc, fragment)
+    if make_bad == "not_a_csv":
+        assert out.read_text() == "name,value\nx,1\n"
+
+
+def test_usage_error_exit_2(photos):
+    proc = spe("batch-score")
+    assert proc.returncode == 2
+    proc = spe("batch-score", str(photos), "--threads", "0")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spe: Invalid value for '--threads'")
+    assert lines[0].endswith("(see 'spe batch-score --help')")
+    proc = spe("batch-score", str(photos), "--no-such-flag")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
