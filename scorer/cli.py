@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -106,6 +107,86 @@ def info(model: Optional[Path] = ModelOption, runtime: str = RuntimeOption) -> N
     typer.echo("\n".join(lines))
     if os.environ.get("SPE_INFO_JSON"):
         typer.echo(json.dumps(card, indent=2))
+
+
+def _load_config(ctx: typer.Context, param: typer.CallbackParam,
+                 value: Optional[Path]) -> Optional[Path]:
+    """Read a TOML settings file into the defaults: flags and SPE_* variables still win."""
+    if value is None:
+        return value
+    import tomllib
+
+    try:
+        data = tomllib.loads(value.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        fail(f"{value}: unreadable settings file ({exc})")
+    section = data.get("watch", data)
+    ctx.default_map = {**(ctx.default_map or {}),
+                       **{str(k).replace("-", "_"): v for k, v in section.items()}}
+    return value
+
+
+@app.command()
+def watch(
+    inbox: Path = typer.Argument(..., envvar="SPE_INBOX", help="Folder to watch for new photos."),
+    model: Optional[Path] = ModelOption,
+    out: Optional[Path] = typer.Option(None, "--out", envvar="SPE_OUT",
+                                       show_default="INBOX/scores.csv",
+                                       help="Scores CSV, also the ledger of what is done."),
+    processed: Optional[Path] = typer.Option(None, "--processed", envvar="SPE_PROCESSED",
+                                             help="Move scored photos here (after their row is on disk)."),
+    failed: Optional[Path] = typer.Option(None, "--failed", envvar="SPE_FAILED",
+                                          help="Move photos that cannot be scored here."),
+    rescan_interval: float = typer.Option(60.0, "--rescan-interval", min=0.1,
+                                          envvar="SPE_RESCAN_INTERVAL",
+                                          help="Seconds between scans for photos events missed."),
+    polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING",
+                                 help="Poll instead of inotify (network shares)."),
+    threads: int = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
+                                help="Decoding threads."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, max=1024, envvar="SPE_BATCH_SIZE"),
+    runtime: str = RuntimeOption,
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS"),
+    settle: float = typer.Option(1.0, "--settle", min=0.0, envvar="SPE_SETTLE",
+                                 help="Seconds a file without a close event must stay unchanged."),
+    log_level: str = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
+                                  help="debug, info, warning or error."),
+    config: Optional[Path] = typer.Option(None, "--config", envvar="SPE_CONFIG", is_eager=True,
+                                          callback=_load_config,
+                                          help="TOML settings file ([watch] table or top level)."),
+) -> None:
+    """Score every photo dropped into INBOX, exactly once, until stopped (a daemon)."""
+    import logging
+
+    from .ledger import Ledger
+    from .watch import Watcher, WatchOptions
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
+    # journald adds the time and the unit: a level and the message suffice.
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if not inbox.is_dir():
+        fail(f"{inbox}: inbox is not a folder")
+    for folder in (processed, failed):
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                fail(f"{folder}: cannot create ({exc.strerror})")
+    loaded = load_model(model, runtime)
+    try:
+        ledger = Ledger(out if out is not None else inbox / "scores.csv")
+    except SpeError as exc:
+        fail(exc.reason)
+    if ledger.repaired_bytes:
+        logging.getLogger("spe.watch").warning(
+            "%s: cut off a half row (%d bytes) left by an earlier crash", ledger.path,
+            ledger.repaired_bytes)
+    options = WatchOptions(inbox=inbox, processed=processed, failed=failed,
+                           rescan_interval=rescan_interval, polling=polling, threads=threads,
+                           batch_size=batch_size, max_pixels=max_pixels, settle=settle)
+    raise typer.Exit(Watcher(options, loaded, ledger).run())
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ class Outcome:
     display: str  # as written in the CSV
     row: Row | None  # None when skipped
     token: Any = None  # the caller's, handed back untouched
+    skipped_as: str = ""  # "scored" or "failed": what the CSV already says of it
 
     @property
     def skipped(self) -> bool:
@@ -46,7 +47,7 @@ class _Prepared:
     sha256: str = ""
     pixels: np.ndarray | None = None
     error: str = ""
-    skipped: bool = False
+    skipped_as: str = ""
 
 
 class Engine:
@@ -83,9 +84,11 @@ class Engine:
             raw = read_photo(path)
             item.sha256 = raw.sha256
             model_id = self.model.model_id
-            if not self.force and (self.ledger.has_scored(raw.sha256, model_id) or (
-                    self.skip_failed and self.ledger.has_failed(display, raw.sha256, model_id))):
-                item.skipped = True
+            if not self.force and self.ledger.has_scored(raw.sha256, model_id):
+                item.skipped_as = "scored"
+            elif (not self.force and self.skip_failed
+                  and self.ledger.has_failed(display, raw.sha256, model_id)):
+                item.skipped_as = "failed"
             else:
                 item.pixels = decode_rgb(raw.data, self.model.size, self.max_pixels)
         except PhotoError as exc:
@@ -131,8 +134,9 @@ class Engine:
         outcomes: list[Outcome] = []
         rows: list[Row] = []
         for item in items:
-            if item.skipped:
-                outcomes.append(Outcome(item.path, item.display, None, item.token))
+            if item.skipped_as:
+                outcomes.append(Outcome(item.path, item.display, None, item.token,
+                                        item.skipped_as))
                 continue
             if item.error:
                 row = Row(item.display, item.sha256, model_id, error=item.error)
