@@ -1,0 +1,86 @@
+"""The shipped systemd unit: it verifies cleanly, rates SAFE, and its sandbox fits the scorer."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, REPO, SAMPLES
+
+UNIT = REPO / "systemd" / "spe-watch.service"
+needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                                   reason="systemd-analyze is not installed")
+
+
+def unit_with_real_binary(tmp_path: Path) -> Path:
+    """The unit as installed, with ExecStart pointing at this environment's spe."""
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace("/opt/spe/venv/bin/spe", str(BIN / "spe")))
+    return unit
+
+
+@needs_analyze
+def test_unit_verifies_without_warnings(tmp_path):
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit_with_real_binary(tmp_path))],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "" and proc.stderr.strip() == ""
+
+
+@needs_analyze
+def test_unit_exposure_is_2_or_lower(tmp_path):
+    proc = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                           str(unit_with_real_binary(tmp_path))], capture_output=True, text=True)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    assert float(match.group(1)) <= 2.0, proc.stdout
+
+
+def test_unit_has_the_promised_directives():
+    text = UNIT.read_text()
+    for directive in ("Type=notify", "Restart=on-failure", "WatchdogSec=", "User=spe",
+                      "ProtectSystem=strict", "ReadWritePaths=/var/lib/spe", "NoNewPrivileges=yes",
+                      "PrivateTmp=yes", "PrivateDevices=yes", "ProtectHome=yes",
+                      "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any",
+                      "SystemCallFilter=@system-service", "CapabilityBoundingSet=\n", "UMask=",
+                      "MemoryDenyWriteExecute=yes"):
+        assert directive in text, directive
+
+
+# MemoryDenyWriteExecute= refuses memory that is, or becomes, both writable and
+# executable. The kernel's PR_SET_MDWE (Linux 6.3+) enforces the same rule on a
+# process and its children, so the scorer is run under it here.
+MDWE = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    sys.exit(77)
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("runtime", ["tflite-runtime", "litert"])
+def test_scorer_runs_without_writable_executable_memory(runtime, tmp_path):
+    out = tmp_path / "s.csv"
+    proc = subprocess.run([sys.executable, "-c", MDWE, str(BIN / "spe"), "batch-score",
+                           str(SAMPLES), "--runtime", runtime, "--out", str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE")
+    assert proc.returncode == 0, proc.stderr
+    assert "scored 5, skipped 0, failed 0" in proc.stderr
+
+
+def test_pi_install_resolves_as_aarch64_wheels():
+    """tools/check_pi_install.py: the base install for Python 3.11 and 3.13 on a Pi."""
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "check_pi_install.py")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"tflite_runtime-2\.14\.0-cp311-cp311-manylinux_2_\d+_aarch64\.whl", proc.stdout)
+    assert re.search(r"ai_edge_litert-[\d.]+-cp313-cp313-manylinux_2_\d+_aarch64\.whl", proc.stdout)
+    assert "tensorflow" not in proc.stdout
