@@ -9,7 +9,7 @@ from collections.abc import Callable
 from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand
 from .engine import Engine
-from .ledger import Ledger, Row, display_path
+from .ledger import Ledger, Row, display_path, one_line
 from .progress import Progress
 from .runtime import Model
 
@@ -51,7 +51,7 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
             bar.update(len(outcomes))
             for outcome in outcomes:
                 if outcome.row is not None and not outcome.row.ok:
-                    echo(f"{outcome.display}: {outcome.row.error}")
+                    echo(f"{one_line(outcome.display)}: {outcome.row.error}")
     finally:
         bar.close()
         engine.close()

@@ -168,13 +168,13 @@ def watch(
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     if not inbox.is_dir():
         fail(f"{inbox}: inbox is not a folder")
+    loaded = load_model(model, runtime)  # a bad model stops us before anything is written
     for folder in (processed, failed):
         if folder is not None:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 fail(f"{folder}: cannot create ({exc.strerror})")
-    loaded = load_model(model, runtime)
     try:
         ledger = Ledger(out if out is not None else inbox / "scores.csv")
     except SpeError as exc:

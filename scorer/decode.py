@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,9 @@ from .header import Header, read_header
 # 100 megapixels: well above any phone camera, far below what would exhaust a
 # 512 MB Raspberry Pi (a decoded 100 MP image is 300 MB).
 DEFAULT_MAX_PIXELS = 100_000_000
+
+# No phone photo comes near this; a larger "photo" would only fill the memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 # libjpeg can decode at 1/2, 1/4 or 1/8 scale at a fraction of the cost; OpenCV
 # still applies EXIF orientation with these flags.
@@ -38,13 +42,38 @@ class RawPhoto:
     sha256: str
 
 
-def read_photo(path: str | os.PathLike[str]) -> RawPhoto:
-    """Read a photo's bytes; file-system errors become a one-line PhotoError."""
+def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
+               max_bytes: int = MAX_FILE_BYTES) -> RawPhoto:
+    """Read a photo's bytes; file-system errors become a one-line PhotoError.
+
+    Only regular files are read: a FIFO named ``x.jpg`` would block a reader
+    forever (hence O_NONBLOCK on open), and a device has no end. With
+    ``follow_symlinks=False`` (the watcher) a symlink is refused, so a link in a
+    shared inbox cannot make the daemon read, and hash, files outside it.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise PhotoError("symlink, not followed") from None
+        raise PhotoError(_os_reason(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise PhotoError("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise PhotoError("not a regular file")
+        if info.st_size > max_bytes:
+            raise PhotoError(f"file of {info.st_size:,} bytes exceeds the limit of {max_bytes:,}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise PhotoError(_os_reason(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # grew while being read
+        raise PhotoError(f"file exceeds the limit of {max_bytes:,} bytes")
     return RawPhoto(data, hashlib.sha256(data).hexdigest())
 
 

@@ -53,7 +53,7 @@ class _Prepared:
 class Engine:
     def __init__(self, model: Model, ledger: Ledger, threads: int = 2, batch_size: int = 32,
                  force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 skip_failed: bool = False) -> None:
+                 skip_failed: bool = False, follow_symlinks: bool = True) -> None:
         self.model = model
         self.ledger = ledger
         self.batch_size = batch_size
@@ -62,6 +62,7 @@ class Engine:
         # The daemon passes over a file whose error row it already wrote, so a
         # broken photo left in the inbox is not re-reported at every rescan.
         self.skip_failed = skip_failed
+        self.follow_symlinks = follow_symlinks
         self.counts: Counter[str] = Counter()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self._ready: queue.Queue[_Prepared] = queue.Queue()
@@ -81,7 +82,7 @@ class Engine:
     def _prepare(self, path: str, display: str, token: Any) -> None:
         item = _Prepared(path, display, token)
         try:
-            raw = read_photo(path)
+            raw = read_photo(path, follow_symlinks=self.follow_symlinks)
             item.sha256 = raw.sha256
             model_id = self.model.model_id
             if not self.force and self.ledger.has_scored(raw.sha256, model_id):

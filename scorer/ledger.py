@@ -37,6 +37,11 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def one_line(text: str) -> str:
+    """A file name fit for one log line: control characters shown as escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Row:
     path: str

@@ -15,6 +15,11 @@ cut scores exactly the photos that have no row. Sources of work:
 Photos are moved to ``--processed`` / ``--failed`` only after their row is on
 disk. When the CSV cannot be written (disk full), the photos wait, the daemon
 says so, and it retries until the rows are written.
+
+Symlinks in the inbox are not followed: each gets an error row ("symlink, not
+followed"), so a link dropped into a shared inbox cannot make the daemon read
+(and publish the sha256 of) a file outside it. A folder named like a photo
+(``x.jpg/``) is a folder: the photos inside it are scored.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from .decode import DEFAULT_MAX_PIXELS
 from .discover import is_junk_dir, is_photo_name
 from .engine import Engine, Outcome
 from .errors import OutputError
-from .ledger import Ledger, display_path
+from .ledger import Ledger, display_path, one_line
 from .notify import Notifier
 from .runtime import Model
 
@@ -78,7 +83,7 @@ class Watcher:
         self.ledger = ledger
         self.engine = Engine(model, ledger, threads=options.threads,
                              batch_size=options.batch_size, max_pixels=options.max_pixels,
-                             skip_failed=True)
+                             skip_failed=True, follow_symlinks=False)
         self.notifier = Notifier()
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pending: dict[str, _Pending] = {}
@@ -88,6 +93,7 @@ class Watcher:
         self._handled: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._reopen = threading.Event()
+        self._rescan_now = threading.Event()
         self._excluded = [p.resolve() for p in (options.processed, options.failed) if p]
         self._output_blocked_until = 0.0
 
@@ -183,19 +189,20 @@ class Watcher:
     def _finish(self, outcome: Outcome) -> None:
         self._in_flight.discard(outcome.path)
         counts = self.options.counts
+        shown = one_line(outcome.display)
         if outcome.row is None:
             counts["skipped"] += 1
-            log.info("skipped %s: already in the CSV", outcome.display)
+            log.info("skipped %s: already in the CSV", shown)
             target = self.options.failed if outcome.skipped_as == "failed" \
                 else self.options.processed
         elif outcome.row.ok:
             counts["scored"] += 1
-            log.info("scored %s: %.1f likes (percentile %.0f)", outcome.display,
+            log.info("scored %s: %.1f likes (percentile %.0f)", shown,
                      outcome.row.predicted_likes, outcome.row.percentile)
             target = self.options.processed
         else:
             counts["failed"] += 1
-            log.warning("failed %s: %s", outcome.display, outcome.row.error)
+            log.warning("failed %s: %s", shown, outcome.row.error)
             target = self.options.failed
         if target is not None:
             self._move(outcome.path, target)
@@ -242,6 +249,10 @@ class Watcher:
         return (f"scored {c['scored']}, skipped {c['skipped']}, failed {c['failed']}, "
                 f"queued {self.engine.in_flight + len(self._pending)}")
 
+    def request_rescan(self) -> None:
+        """Scan the inbox at the next turn of the loop (events were lost)."""
+        self._rescan_now.set()
+
     def request_stop(self, *_args) -> None:
         self._stop.set()
 
@@ -266,7 +277,8 @@ class Watcher:
                     self._reopen_output()
                 self._handle_events()
                 self._check_settled()
-                if time.monotonic() >= next_rescan:
+                if time.monotonic() >= next_rescan or self._rescan_now.is_set():
+                    self._rescan_now.clear()
                     found = self._scan(self.inbox, min_age=self.options.settle)
                     if found:
                         log.info("rescan found %d photos", found)
@@ -334,6 +346,17 @@ class Watcher:
                 elif isinstance(event, DirCreatedEvent):
                     watcher.on_event("dir-created", os.fsdecode(event.src_path))
 
+        # watchdog only logs an inotify queue overflow (events were dropped);
+        # that log record is our cue to rescan at once rather than at the next interval.
+        class OverflowHook(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if "overflow" in record.getMessage().lower():
+                    log.warning("inotify queue overflowed: events were lost, rescanning")
+                    watcher.request_rescan()
+
+        watchdog_log = logging.getLogger("watchdog")
+        watchdog_log.setLevel(logging.WARNING)  # even at --log-level error, hear of overflows
+        watchdog_log.addHandler(OverflowHook(logging.WARNING))
         observer = ObserverClass(timeout=0.5) if self.options.polling else ObserverClass()
         observer.schedule(Handler(), str(self.inbox), recursive=True)
         observer.daemon = True
@@ -342,8 +365,9 @@ class Watcher:
 
 
 def _stat(path: str) -> tuple[int, int] | None:
+    """Size and mtime of the file itself: symlinks are not followed (see above)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns

@@ -14,14 +14,16 @@ from tests.csvcheck import read_rows
 
 class Daemon:
     def __init__(self, inbox: Path, out: Path, *args: str, env: dict | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, prefix: list[str] | None = None,
+                 preexec_fn=None) -> None:
         self.inbox, self.out = inbox, out
         self.log = log or out.with_suffix(".log")
         self._log_handle = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "spe"), "watch", str(inbox), "--out", str(out), "--settle", "0.3",
-             "--threads", "2", *args],
+            [*(prefix or []), str(BIN / "spe"), "watch", str(inbox), "--out", str(out),
+             "--settle", "0.3", "--threads", "2", *args],
             stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            preexec_fn=preexec_fn,
         )
         self.wait_for_log("watching ")
 
