@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -46,26 +47,75 @@ def synth(
           f"median {float(__import__('numpy').median(likes)):.0f})")
 
 
+def resolve_options(recipe: str, **given) -> fit_module.FitOptions:
+    """The recipe's values, with every option given on the command line on top."""
+    from .augment import parse_augment
+
+    if recipe not in ("default", "notebook"):
+        _fail(f"--recipe {recipe!r}: choose default or notebook")
+    values = dict(fit_module.NOTEBOOK_RECIPE) if recipe == "notebook" else {}
+    for key, value in given.items():
+        if value is not None:
+            values[key] = value
+    if isinstance(values.get("augment"), str):
+        try:
+            values["augment"] = parse_augment(values["augment"])
+        except ValueError as exc:
+            _fail(f"--augment: {exc}")
+    if values.get("target", fit_module.TARGET) not in ("raw", "log1p", "standardize"):
+        _fail(f"--target {values['target']!r}: choose raw, log1p or standardize")
+    from .model import ARCHITECTURES
+
+    if values.get("architecture", fit_module.ARCHITECTURE) not in ARCHITECTURES:
+        _fail(f"--architecture {values['architecture']!r}: choose {', '.join(ARCHITECTURES)}")
+    return fit_module.FitOptions(**values)
+
+
+EPOCHS_HELP = f"Training epochs (an upper bound with early stopping). [default: {fit_module.EPOCHS}]"
+Recipe = typer.Option("default", "--recipe", envvar="SPE_RECIPE",
+                      help="Base settings: default (chosen by docs/STUDY.md) or notebook "
+                           "(the original: notebook CNN, raw likes, no augmentation, 30 epochs).")
+Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_EPOCHS", help=EPOCHS_HELP,
+                      show_default=False)
+BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_BATCH_SIZE",
+                         help=f"[default: {fit_module.BATCH_SIZE}]", show_default=False)
+Seed = typer.Option(fit_module.SEED, "--seed", envvar="SPE_SEED", help="Seed of the split and the weights.")
+ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE", show_default=False,
+                       help=f"Side of the square model input, in pixels. [default: {fit_module.IMG_SIZE}]")
+Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE", show_default=False,
+                            help=f"notebook or compact. [default: {fit_module.ARCHITECTURE}]")
+Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=False,
+                      help=f"What the network predicts: raw, log1p or standardize. [default: {fit_module.TARGET}]")
+Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT", show_default=False,
+                       help="Comma list of flip, rot90, crop, color, or none. "
+                            f"[default: {','.join(fit_module.AUGMENT) or 'none'}]")
+EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping", envvar="SPE_EARLY_STOPPING",
+                             show_default=False,
+                             help="Stop when a tenth of the training photos stops improving; keep "
+                                  f"the best weights. [default: {'on' if fit_module.EARLY_STOPPING else 'off'}]")
+
+
 @app.command()
 def fit(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
     out: Path = typer.Option(..., "--out", envvar="SPE_OUT", help="Model file to write, NAME.tflite."),
-    epochs: int = typer.Option(fit_module.EPOCHS, min=1, envvar="SPE_EPOCHS"),
-    batch_size: int = typer.Option(fit_module.BATCH_SIZE, min=1, envvar="SPE_BATCH_SIZE"),
+    epochs: Optional[int] = Epochs,
+    batch_size: Optional[int] = BatchSize,
     val_split: float = typer.Option(fit_module.VAL_SPLIT, min=0.05, max=0.5, envvar="SPE_VAL_SPLIT",
                                     help="Share of photos held out for validation."),
-    seed: int = typer.Option(fit_module.SEED, envvar="SPE_SEED", help="Seed of the split and the weights."),
-    img_size: int = typer.Option(fit_module.IMG_SIZE, min=16, max=512, envvar="SPE_IMG_SIZE",
-                                 help="Side of the square model input, in pixels."),
-    target: str = typer.Option("raw", envvar="SPE_TARGET",
-                               help="What the network predicts: raw, log1p or standardize."),
+    seed: int = Seed,
+    img_size: Optional[int] = ImgSize,
+    architecture: Optional[str] = Architecture,
+    target: Optional[str] = Target,
+    augment: Optional[str] = Augment,
+    early_stopping: Optional[bool] = EarlyStopping,
+    recipe: str = Recipe,
     note: str = typer.Option("", envvar="SPE_NOTE", help="A note stored in the model card."),
 ) -> None:
     """Train, evaluate against a baseline, export int8 TFLite, verify, write the card."""
-    options = fit_module.FitOptions(epochs=epochs, batch_size=batch_size, val_split=val_split,
-                                    seed=seed, img_size=img_size, target=target)
-    if target not in ("raw", "log1p", "standardize"):
-        _fail(f"--target {target!r}: choose raw, log1p or standardize")
+    options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
+                              seed=seed, img_size=img_size, architecture=architecture,
+                              target=target, augment=augment, early_stopping=early_stopping)
     try:
         result = fit_module.fit(data_dir, out, options, echo=_echo)
     except (DataError, SpeError, ValueError) as exc:
@@ -73,6 +123,36 @@ def fit(
     if note:
         result.card["note"] = note
         fit_module.write_card(result.model_path, result.card)
+
+
+@app.command()
+def cv(
+    data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_FOLDS"),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", envvar="SPE_OUT_DIR",
+                                           show_default="DATA_DIR/cv",
+                                           help="Where the JSON report and plots go."),
+    epochs: Optional[int] = Epochs,
+    batch_size: Optional[int] = BatchSize,
+    seed: int = Seed,
+    img_size: Optional[int] = ImgSize,
+    architecture: Optional[str] = Architecture,
+    target: Optional[str] = Target,
+    augment: Optional[str] = Augment,
+    early_stopping: Optional[bool] = EarlyStopping,
+    recipe: str = Recipe,
+) -> None:
+    """K-fold cross-validation of a training recipe against two baselines."""
+    from .cv import cross_validate
+
+    options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
+                              img_size=img_size, architecture=architecture, target=target,
+                              augment=augment, early_stopping=early_stopping)
+    try:
+        cross_validate(data_dir, options, folds=folds, out_dir=out_dir or data_dir / "cv",
+                       echo=_echo)
+    except (DataError, SpeError, ValueError) as exc:
+        _fail(str(exc))
 
 
 @app.command()

@@ -24,9 +24,11 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
                                 for i in range(0, len(pixels), BATCH)])
     likes = dataset.likes
     training_mean = float(model.card.raw["likes_distribution"]["mean"])
+    # Quartiles are those of the training likes, read off the card's percentiles.
+    reference = np.asarray(model.card.percentiles)
     rows = {
-        "int8": regression_metrics(likes, predicted),
-        "mean baseline": regression_metrics(likes, np.full(len(likes), training_mean)),
+        "int8": regression_metrics(likes, predicted, reference),
+        "mean baseline": regression_metrics(likes, np.full(len(likes), training_mean), reference),
     }
     echo(f"{model_path} ({model.model_id}, {model.runtime}) on {len(likes)} photos in "
          f"{data_dir} ({dataset.layout} layout)")

@@ -30,6 +30,12 @@ BATCH_SIZE = 32
 VAL_SPLIT = 0.2
 SEED = 0
 IMG_SIZE = 64
+ARCHITECTURE = "notebook"
+TARGET = "raw"
+AUGMENT: tuple[str, ...] = ()
+EARLY_STOPPING = False
+EARLY_STOPPING_SPLIT = 0.1  # of the training photos, when early stopping is on
+EARLY_STOPPING_PATIENCE = 8
 LEARNING_RATE = 1e-3  # Adam's default, as the notebook used
 PIXEL_SCALE = 1.0 / 255.0
 MIN_PHOTOS = 10
@@ -42,8 +48,15 @@ class FitOptions:
     val_split: float = VAL_SPLIT
     seed: int = SEED
     img_size: int = IMG_SIZE
-    architecture: str = "notebook"
-    target: str = "raw"
+    architecture: str = ARCHITECTURE
+    target: str = TARGET
+    augment: tuple[str, ...] = AUGMENT
+    early_stopping: bool = EARLY_STOPPING
+
+
+# The original notebook's recipe, kept by name for comparison (`--recipe notebook`).
+NOTEBOOK_RECIPE = dict(architecture="notebook", target="raw", augment=(), early_stopping=False,
+                       img_size=64, epochs=30, batch_size=32)
 
 
 @dataclass
@@ -60,24 +73,47 @@ def split_indices(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(order[:-n_val]), np.sort(order[-n_val:])
 
 
-def train(pixels: np.ndarray, targets: np.ndarray, val: tuple[np.ndarray, np.ndarray],
-          options: FitOptions, echo: Callable[[str], None]):
+def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions,
+          echo: Callable[[str], None], monitor: tuple[np.ndarray, np.ndarray] | None = None,
+          verbose: int = 2):
+    """Fit a fresh network on uint8 ``pixels`` and (transformed) ``targets``.
+
+    With early stopping, a fixed-seed tenth of these training photos decides
+    when to stop (and which weights to keep), so the caller's validation photos
+    stay unseen. Otherwise ``monitor`` (if given) is only watched, for the plot.
+    """
     import keras
     import tensorflow as tf
 
+    from .augment import augmenter
     from .model import build_model
 
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
+    x = pixels.astype(np.float32) * PIXEL_SCALE
+    y = np.asarray(targets, dtype=np.float32)
+    callbacks = []
+    validation = None
+    if monitor is not None:
+        validation = (monitor[0].astype(np.float32) * PIXEL_SCALE, np.asarray(monitor[1], np.float32))
+    if options.early_stopping:
+        fit_idx, stop_idx = split_indices(len(x), EARLY_STOPPING_SPLIT, options.seed + 1)
+        validation = (x[stop_idx], y[stop_idx])
+        x, y = x[fit_idx], y[fit_idx]
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True))
     model = build_model(options.architecture, options.img_size)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
-    echo(f"training {options.architecture} ({model.count_params():,} parameters) for "
-         f"{options.epochs} epochs on {len(pixels)} photos")
-    history = model.fit(
-        pixels.astype(np.float32) * PIXEL_SCALE, targets,
-        validation_data=(val[0].astype(np.float32) * PIXEL_SCALE, val[1]),
-        epochs=options.epochs, batch_size=options.batch_size, shuffle=True, verbose=2,
-    )
+    echo(f"training {options.architecture} ({model.count_params():,} parameters) for up to "
+         f"{options.epochs} epochs on {len(x)} photos (target {options.target}, augment "
+         f"{','.join(options.augment) or 'none'}, early stopping "
+         f"{'on' if options.early_stopping else 'off'})")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=options.seed)
+    if options.augment:
+        data = data.map(augmenter(options.augment, options.img_size, options.seed))
+    data = data.batch(options.batch_size).prefetch(2)
+    history = model.fit(data, validation_data=validation, epochs=options.epochs,
+                        callbacks=callbacks, verbose=verbose, shuffle=False)  # shuffled above
     return model, history.history
 
 
@@ -129,8 +165,8 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     target = Target(options.target, float(train_likes.mean()), float(train_likes.std() or 1.0))
 
     # Train.
-    model, history = train(pixels[train_idx], target.forward(train_likes),
-                           (pixels[val_idx], target.forward(likes[val_idx])), options, echo)
+    monitor = None if options.early_stopping else (pixels[val_idx], target.forward(likes[val_idx]))
+    model, history = train(pixels[train_idx], target.forward(train_likes), options, echo, monitor)
 
     # Evaluate the Keras model and the baseline.
     val_likes = likes[val_idx]
@@ -148,9 +184,10 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     int8_likes, agreement = check_runtimes(outputs, target, keras_likes, val_likes)
 
     rows = {
-        "keras": regression_metrics(val_likes, keras_likes),
-        "int8": regression_metrics(val_likes, int8_likes),
-        "mean baseline": regression_metrics(val_likes, np.full(len(val_likes), train_likes.mean())),
+        "keras": regression_metrics(val_likes, keras_likes, train_likes),
+        "int8": regression_metrics(val_likes, int8_likes, train_likes),
+        "mean baseline": regression_metrics(val_likes, np.full(len(val_likes), train_likes.mean()),
+                                            train_likes),
     }
     card["metrics"] = {"validation": {"n": int(len(val_idx)), **rows}, "int8_vs_keras": agreement}
     write_card(out, card)
@@ -211,8 +248,8 @@ def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray
             "skipped": dict(dataset.skipped),
             "optimizer": f"Adam(learning_rate={LEARNING_RATE})",
             "loss": "mean squared error",
+            "epochs_run": len(history["loss"]),
             "final_loss": float(history["loss"][-1]),
-            "final_val_loss": float(history.get("val_loss", [float("nan")])[-1]),
         },
         "trainer_version": __version__,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

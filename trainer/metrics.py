@@ -6,8 +6,10 @@ import numpy as np
 from scipy.stats import spearmanr
 
 
-def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAE and RMSE in likes, MAE on log1p(likes), Spearman, pairwise ranking accuracy."""
+def regression_metrics(actual: np.ndarray, predicted: np.ndarray,
+                       reference: np.ndarray | None = None) -> dict[str, float]:
+    """MAE and RMSE in likes, MAE on log1p(likes), Spearman, pairwise ranking accuracy,
+    and the share in the same quartile (of ``reference``, the training likes, if given)."""
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     error = predicted - actual
@@ -17,7 +19,7 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
         "mae_log1p": float(np.mean(np.abs(np.log1p(np.maximum(predicted, 0)) - np.log1p(actual)))),
         "spearman": spearman(actual, predicted),
         "pairwise_accuracy": pairwise_accuracy(actual, predicted),
-        "same_quartile": same_quartile(actual, predicted),
+        "same_quartile": same_quartile(actual, predicted, reference),
     }
 
 
@@ -54,9 +56,13 @@ def same_quartile(actual: np.ndarray, predicted: np.ndarray,
 
 def format_table(rows: dict[str, dict[str, float]], n: int) -> str:
     """A plain-text table, one row per predictor."""
-    header = f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'MAE log1p':>11}{'Spearman':>10}{'pairs':>8}"
-    lines = [f"validation photos: {n}", header, "-" * len(header)]
+    header = (f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'MAE log1p':>11}{'Spearman':>10}"
+              f"{'pairs':>8}{'quartile':>10}")
+    lines = [f"photos: {n}", header, "-" * len(header)]
     for name, m in rows.items():
         lines.append(f"{name:<16}{m['mae']:>10.1f}{m['rmse']:>10.1f}{m['mae_log1p']:>11.3f}"
-                     f"{m['spearman']:>10.3f}{m['pairwise_accuracy']:>8.3f}")
+                     f"{m['spearman']:>10.3f}{m['pairwise_accuracy']:>8.3f}"
+                     f"{m['same_quartile']:>10.1%}")
+    lines.append("pairs: of two photos, how often the one with more likes is ranked higher; "
+                 "quartile: share whose predicted and actual likes fall in the same quartile")
     return "\n".join(lines)
