@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ class _Prepared:
 class Engine:
     def __init__(self, model: Model, ledger: Ledger, threads: int = 2, batch_size: int = 32,
                  force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 skip_failed: bool = False, follow_symlinks: bool = True) -> None:
+                 skip_failed: bool = False, follow_symlinks: bool = True,
+                 linger: float = 0.02) -> None:
         self.model = model
         self.ledger = ledger
         self.batch_size = batch_size
@@ -63,6 +65,7 @@ class Engine:
         # broken photo left in the inbox is not re-reported at every rescan.
         self.skip_failed = skip_failed
         self.follow_symlinks = follow_symlinks
+        self.linger = linger
         self.counts: Counter[str] = Counter()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self._ready: queue.Queue[_Prepared] = queue.Queue()
@@ -108,11 +111,16 @@ class Engine:
             items = [self._ready.get(timeout=timeout)]
         except queue.Empty:
             return []
+        # Photos of a burst finish decoding a few milliseconds apart: linger a
+        # moment for them, so the interpreter and the fsync serve a batch, not one.
+        deadline = time.monotonic() + self.linger
         while len(items) < self.batch_size:
             try:
                 items.append(self._ready.get_nowait())
             except queue.Empty:
-                break
+                if len(items) >= self.in_flight or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.001)
         try:
             outcomes = self._score(items)
         except OutputError:

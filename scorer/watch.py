@@ -6,7 +6,9 @@ cut scores exactly the photos that have no row. Sources of work:
 
 - inotify events (watchdog): a file closed after writing, or moved/renamed
   into the inbox, is complete. A file that was only created (``mv`` within a
-  file system) is complete once it stays unchanged for ``settle`` seconds.
+  file system) is complete at once when its mtime is older than ``settle``
+  seconds (a moved file keeps its mtime; a file being written has a fresh
+  one), else once it stays unchanged for ``settle`` seconds.
   With ``--polling`` (network shares) there are no close events, so every
   file waits until it is unchanged for ``settle`` seconds.
 - a scan at start and every ``--rescan-interval`` seconds, because events get
@@ -123,6 +125,7 @@ class Watcher:
                 kind, path = self._events.get_nowait()
             except queue.Empty:
                 return
+            log.debug("event %s %s", kind, one_line(path))
             if kind == "dir-moved":  # a folder moved in: its photos are complete
                 self._scan(Path(path), min_age=0.0)
                 continue
@@ -135,10 +138,17 @@ class Watcher:
                 self._pending.pop(path, None)
                 self._submit(path)
             elif kind == "created":
-                self._pending.setdefault(path, _Pending(now, now))
+                # A file moved in from elsewhere on the file system keeps its old
+                # mtime and is complete now; one being written has a fresh mtime.
+                stat = _stat(path)
+                if stat and stat[0] > 0 and time.time() - stat[1] / 1e9 > self.options.settle:
+                    self._pending.pop(path, None)
+                    self._submit(path)
+                else:
+                    self._pending.setdefault(path, _Pending(now, now, stat))
             elif kind == "modified":
                 pending = self._pending.setdefault(path, _Pending(now, now))
-                pending.last_change = now
+                pending.last_change, pending.stat = now, _stat(path)
                 # With inotify a close event will follow; polling never sends one.
                 pending.written = not self.options.polling
 

@@ -1,0 +1,307 @@
+"""The five benchmark sections and the report. Each returns plain JSON data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .measure import BIN, PYTHON, REPO, median, timed_child
+from .photos import make_photos
+
+THREADS = (1, os.cpu_count() or 1)
+RATE = re.compile(r"\(([\d.]+) photos/s\)")
+
+
+def prepare(work: Path, sizes: dict) -> dict:
+    """Phone-sized photos, and a trained model with its three exports."""
+    photos = make_photos(work / "photos", max(sizes["photos"], sizes["burst"]))
+    models = work / "models"
+    if not (models / "int8.tflite").exists():
+        timed_child([PYTHON, "-m", "bench.tf_worker", "prepare", models, sizes["prepare_photos"],
+                     sizes["prepare_epochs"]], cwd=REPO)
+    return {"photos": photos, "models": models}
+
+
+# 1. Cold start --------------------------------------------------------------
+
+def coldstart(work: Path, prepared: dict, sizes: dict) -> dict:
+    photo, models = prepared["photos"][0], prepared["models"]
+    out = work / "cold.csv"
+    commands = {
+        "spe batch-score": [BIN / "spe", "batch-score", photo, "--model", models / "int8.tflite",
+                            "--out", out, "--force"],
+        "tensorflow tf.lite": [PYTHON, "-m", "bench.tf_worker", "lite", models / "int8.tflite",
+                               photo, out],
+        "keras predict (notebook)": [PYTHON, "-m", "bench.tf_worker", "keras",
+                                     models / "model.keras", photo, out],
+    }
+    result = {}
+    for name, command in commands.items():
+        runs = []
+        for _ in range(sizes["runs"]):
+            out.unlink(missing_ok=True)
+            runs.append(timed_child(command, cwd=REPO)[:2])
+        result[name] = {"seconds": median([r[0] for r in runs]),
+                        "peak_rss_mib": median([r[1] for r in runs])}
+    spe = result["spe batch-score"]
+    for name in ("tensorflow tf.lite", "keras predict (notebook)"):
+        result[name]["spe_speedup"] = result[name]["seconds"] / spe["seconds"]
+    return result
+
+
+# 2. Throughput -----------------------------------------------------------------
+
+def decode_ceiling(photos: list[Path], threads: int) -> float:
+    from scorer.decode import decode_rgb, read_photo
+
+    def one(path: Path) -> None:
+        decode_rgb(read_photo(path).data, 64)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, photos))
+    return len(photos) / (time.perf_counter() - started)
+
+
+def naive(photos: list[Path], model: Path) -> float:
+    """Full-size imread, resize, one photo per interpreter call, one thread."""
+    import cv2
+
+    from scorer.runtime import Model
+
+    scorer = Model(model, threads=1)
+    started = time.perf_counter()
+    for path in photos:
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        scorer.predict(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)[None])
+    return len(photos) / (time.perf_counter() - started)
+
+
+def batch_score_rate(photos: list[Path], model: Path, threads: int, out: Path) -> float:
+    out.unlink(missing_ok=True)
+    _, _, err = timed_child([BIN / "spe", "batch-score", *photos, "--model", model, "--out", out,
+                             "--threads", threads])
+    return float(RATE.search(err).group(1))
+
+
+def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
+    photos = prepared["photos"][: sizes["photos"]]
+    model = prepared["models"] / "int8.tflite"
+    result: dict = {"photos": len(photos)}
+    naive_rates = [naive(photos, model) for _ in range(sizes["runs"])]
+    result["naive"] = median(naive_rates)
+    for threads in THREADS:
+        ceilings, scores = [], []
+        for _ in range(sizes["runs"]):  # interleaved, so drift hits both alike
+            ceilings.append(decode_ceiling(photos, threads))
+            scores.append(batch_score_rate(photos, model, threads, work / "tp.csv"))
+        ceiling, score = median(ceilings), median(scores)
+        result[f"threads_{threads}"] = {
+            "decode_ceiling": ceiling, "batch_score": score,
+            "share_of_ceiling": score / ceiling, "vs_naive": score / result["naive"]}
+    return result
+
+
+# 3. Models ------------------------------------------------------------------------
+
+def models(work: Path, prepared: dict, sizes: dict) -> dict:
+    from scorer.card import Target
+
+    root = prepared["models"]
+    target = Target(**json.loads((root / "target.json").read_text()))
+    keras_likes = np.load(root / "keras_likes.npy")
+    std = float(np.load(root / "val_likes.npy").std())
+    result: dict = {}
+    float_size = (root / "float32.tflite").stat().st_size
+    for name in ("float32", "dynamic", "int8"):
+        path = root / f"{name}.tflite"
+        entry: dict = {"bytes": path.stat().st_size,
+                       "share_of_float32": path.stat().st_size / float_size}
+        for runtime in ("tflite-runtime", "litert"):
+            out = work / f"{name}-{runtime}.npy"
+            proc = subprocess.run([PYTHON, "-m", "bench.lite_worker", path, runtime,
+                                   root / "val_pixels.npy", out, str(sizes["repeats"])],
+                                  capture_output=True, text=True, cwd=REPO)
+            if proc.returncode != 0:
+                entry[runtime] = {"error": proc.stderr.strip().splitlines()[-1][:160]}
+                continue
+            timing = json.loads(proc.stdout.strip().splitlines()[-1])
+            if "error" not in timing:
+                diff = np.abs(target.inverse(np.load(out)) - keras_likes)
+                timing["mean_abs_diff_vs_keras_rel_std"] = float(diff.mean() / std)
+                timing["max_abs_diff_vs_keras_rel_std"] = float(diff.max() / std)
+            entry[runtime] = timing
+        result[name] = entry
+    return result
+
+
+# 4. The watcher ------------------------------------------------------------------------
+
+def _start_daemon(inbox: Path, out: Path, model: Path, log: Path) -> subprocess.Popen:
+    handle = open(log, "wb")
+    proc = subprocess.Popen([BIN / "spe", "watch", inbox, "--out", out, "--model", model],
+                            stdout=handle, stderr=handle)
+    handle.close()
+    deadline = time.monotonic() + 30
+    while b"watching " not in log.read_bytes():  # the observer is running
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"daemon did not start: {log.read_text()[-500:]}")
+        time.sleep(0.02)
+    return proc
+
+
+def _rows(out: Path) -> list[list[str]]:
+    import csv
+
+    with open(out, newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def _wait_rows(out: Path, n: int, timeout: float) -> list[list[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = _rows(out)
+        if len(rows) >= n or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.01)
+
+
+def watcher(work: Path, prepared: dict, sizes: dict) -> dict:
+    model = prepared["models"] / "int8.tflite"
+    photos = prepared["photos"]
+    result: dict = {}
+    # Steady: 20 photos a second, each written and closed by a writer.
+    inbox, out = work / "steady-inbox", work / "steady.csv"
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.mkdir()
+    out.unlink(missing_ok=True)
+    daemon = _start_daemon(inbox, out, model, work / "steady.log")
+    closed: dict[str, float] = {}
+    count = int(20 * sizes["steady_seconds"])
+    start = time.time()
+    for i in range(count):
+        source = photos[i % len(photos)].read_bytes()
+        name = inbox / f"s{i:05d}.jpg"
+        with open(name, "wb") as handle:
+            handle.write(source + i.to_bytes(4, "big"))  # distinct bytes: no skips
+        closed[str(name)] = time.time()
+        time.sleep(max(0.0, start + (i + 1) / 20 - time.time()))
+    rows = _wait_rows(out, count, 60)
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait()
+    delays = [datetime.fromisoformat(r[0].replace("Z", "+00:00")).timestamp() - closed[r[1]]
+              for r in rows if r[1] in closed]
+    result["steady"] = {"rate_per_s": 20, "photos": count, "rows": len(rows),
+                        **{f"p{p}_ms": float(np.percentile(delays, p) * 1000) for p in (50, 95, 99)}}
+    # Burst: N photos renamed into the inbox at once, against batch-score of the same.
+    burst = photos[: sizes["burst"]]
+    inbox, out = work / "burst-inbox", work / "burst.csv"
+    staging = work / "staging"
+    for folder in (inbox, staging):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+    for path in burst:
+        shutil.copy(path, staging / path.name)
+    out.unlink(missing_ok=True)
+    daemon = _start_daemon(inbox, out, model, work / "burst.log")
+    # Photos moved in are complete at once when their mtime is older than the
+    # daemon's settle time (1 s); a burst of fresh copies would wait that second.
+    time.sleep(1.5)
+    started = time.perf_counter()
+    for path in burst:
+        os.rename(staging / path.name, inbox / path.name)
+    rows = _wait_rows(out, len(burst), 300)
+    drain = time.perf_counter() - started
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait()
+    batch_out = work / "burst-batch.csv"
+    batch_out.unlink(missing_ok=True)
+    batch_seconds, _, err = timed_child([BIN / "spe", "batch-score",
+                                         *[inbox / p.name for p in burst], "--model", model,
+                                         "--out", batch_out])
+    # The daemon has its model loaded already: compare with batch-score's scoring
+    # time (from its own photos/s), and show its whole run (with start-up) too.
+    scoring = len(burst) / float(RATE.search(err).group(1))
+    result["burst"] = {"photos": len(burst), "rows": len(rows), "drain_seconds": drain,
+                       "batch_score_seconds": batch_seconds,
+                       "batch_score_scoring_seconds": scoring, "ratio": drain / scoring}
+    return result
+
+
+# 5. Training ----------------------------------------------------------------------------
+
+def training(work: Path, prepared: dict, sizes: dict) -> dict:
+    from trainer.synth import make_synthetic
+
+    result = {}
+    for n in sizes["train_sizes"]:
+        data = work / f"train-{n}"
+        if not (data / "y_likes_data.txt").exists():
+            make_synthetic(data, n=n, seed=41)
+        seconds, rss, _ = timed_child([BIN / "spe-train", "fit", data, "--out",
+                                       work / f"fit-{n}.tflite", "--epochs",
+                                       sizes["train_epochs"]])
+        result[str(n)] = {"photos": n, "epochs": sizes["train_epochs"], "seconds": seconds,
+                          "peak_rss_mib": rss}
+    return result
+
+
+# The report -------------------------------------------------------------------------------
+
+def report(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['system']}"
+             + (" (QUICK mode: small sizes, figures not meaningful)" if results["quick"] else "")]
+    if "coldstart" in results:
+        c = results["coldstart"]
+        lines += ["", "cold start, one photo (median):", f"{'path':<28}{'seconds':>9}{'peak RSS MiB':>14}{'spe faster':>12}"]
+        for name, v in c.items():
+            lines.append(f"{name:<28}{v['seconds']:>9.2f}{v['peak_rss_mib']:>14.0f}"
+                         f"{v.get('spe_speedup', 1.0):>11.1f}x")
+    if "throughput" in results:
+        t = results["throughput"]
+        lines += ["", f"throughput, {t['photos']} phone-sized JPEGs (photos/s, median):",
+                  f"{'threads':<9}{'decode ceiling':>16}{'batch-score':>13}{'of ceiling':>12}"
+                  f"{'naive (1 thread)':>18}{'vs naive':>10}"]
+        for key, v in t.items():
+            if key.startswith("threads_"):
+                lines.append(f"{key[8:]:<9}{v['decode_ceiling']:>16.1f}{v['batch_score']:>13.1f}"
+                             f"{v['share_of_ceiling']:>11.0%}{t['naive']:>18.1f}{v['vs_naive']:>9.1f}x")
+    if "models" in results:
+        lines += ["", "models (validation photos; diff = |tflite - keras| / std of likes):",
+                  f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime':<15}{'ms b1':>7}{'ms b32':>8}"
+                  f"{'mean diff':>11}{'max diff':>10}"]
+        for name, v in results["models"].items():
+            for runtime in ("tflite-runtime", "litert"):
+                r = v[runtime]
+                head = f"{name:<9}{v['bytes'] / 1024:>7.0f}{v['share_of_float32']:>8.0%}  {runtime:<15}"
+                if "error" in r:
+                    lines.append(head + f"cannot load: {r['error'][:60]}")
+                else:
+                    lines.append(head + f"{r['ms_per_photo_batch1']:>7.2f}{r['ms_per_photo_batch32']:>8.2f}"
+                                 f"{r['mean_abs_diff_vs_keras_rel_std']:>11.2%}"
+                                 f"{r['max_abs_diff_vs_keras_rel_std']:>10.2%}")
+    if "watcher" in results:
+        s, b = results["watcher"]["steady"], results["watcher"]["burst"]
+        lines += ["", f"watcher: {s['photos']} photos at {s['rate_per_s']}/s, close-to-row delay "
+                      f"p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms",
+                  f"burst of {b['photos']}: drained in {b['drain_seconds']:.2f} s; batch-score "
+                  f"scored them in {b['batch_score_scoring_seconds']:.2f} s "
+                  f"({b['batch_score_seconds']:.2f} s with start-up); ratio {b['ratio']:.2f}"]
+    if "training" in results:
+        lines += ["", "training (spe-train fit, default recipe):"]
+        for v in results["training"].values():
+            lines.append(f"{v['photos']} photos, {v['epochs']} epochs: {v['seconds']:.0f} s, "
+                         f"peak RSS {v['peak_rss_mib']:.0f} MiB")
+    return "\n".join(lines)
