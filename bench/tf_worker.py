@@ -74,7 +74,7 @@ def prepare(work: str, n: int, epochs: int) -> None:
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes
     train_idx, val_idx = split_indices(len(likes), 0.2, 0)
-    target = Target(options.target, float(likes[train_idx].mean()), float(likes[train_idx].std()))
+    target = Target.fit(options.target, likes[train_idx])
     model, history = train(pixels[train_idx], target.forward(likes[train_idx]), options,
                            echo=lambda m: None, verbose=0)
     model.save(root / "model.keras")

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import ModelError
 
 SCHEMA_VERSION = 1
-TARGET_TRANSFORMS = ("raw", "log1p", "standardize")
+TARGET_TRANSFORMS = ("raw", "log1p", "standardize", "log1p-std")
 
 
 @dataclass(frozen=True)
@@ -27,20 +27,33 @@ class Target:
     """How likes are turned into what the network predicts, and back."""
 
     transform: str = "raw"
-    mean: float = 0.0  # standardize only: of the training likes
+    # standardize: of the training likes; log1p-std: of their log1p.
+    mean: float = 0.0
     std: float = 1.0
+
+    @classmethod
+    def fit(cls, transform: str, likes: np.ndarray) -> "Target":
+        """The transform with its statistics taken from the training likes."""
+        if transform not in TARGET_TRANSFORMS:
+            raise ValueError(f"unknown target {transform!r}: choose {', '.join(TARGET_TRANSFORMS)}")
+        values = np.log1p(likes) if transform == "log1p-std" else np.asarray(likes, np.float64)
+        return cls(transform, float(values.mean()), float(values.std() or 1.0))
 
     def forward(self, likes: np.ndarray) -> np.ndarray:
         likes = np.asarray(likes, dtype=np.float64)
         if self.transform == "log1p":
             return np.log1p(likes)
+        if self.transform == "log1p-std":
+            return (np.log1p(likes) - self.mean) / self.std
         if self.transform == "standardize":
             return (likes - self.mean) / self.std
         return likes
 
     def inverse(self, output: np.ndarray) -> np.ndarray:
         output = np.asarray(output, dtype=np.float64)
-        if self.transform == "log1p":
+        if self.transform in ("log1p", "log1p-std"):
+            if self.transform == "log1p-std":
+                output = output * self.std + self.mean
             # Clip before expm1: an output beyond any plausible post would overflow.
             likes = np.expm1(np.clip(output, -50.0, 50.0))
         elif self.transform == "standardize":

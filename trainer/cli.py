@@ -62,8 +62,10 @@ def resolve_options(recipe: str, **given) -> fit_module.FitOptions:
             values["augment"] = parse_augment(values["augment"])
         except ValueError as exc:
             _fail(f"--augment: {exc}")
-    if values.get("target", fit_module.TARGET) not in ("raw", "log1p", "standardize"):
-        _fail(f"--target {values['target']!r}: choose raw, log1p or standardize")
+    from scorer.card import TARGET_TRANSFORMS
+
+    if values.get("target", fit_module.TARGET) not in TARGET_TRANSFORMS:
+        _fail(f"--target {values['target']!r}: choose {', '.join(TARGET_TRANSFORMS)}")
     from .model import ARCHITECTURES
 
     if values.get("architecture", fit_module.ARCHITECTURE) not in ARCHITECTURES:
@@ -85,7 +87,8 @@ ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE
 Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE", show_default=False,
                             help=f"notebook or compact. [default: {fit_module.ARCHITECTURE}]")
 Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=False,
-                      help=f"What the network predicts: raw, log1p or standardize. [default: {fit_module.TARGET}]")
+                      help="What the network predicts: raw, log1p, standardize or log1p-std (log1p, "
+                           f"then standardized). [default: {fit_module.TARGET}]")
 Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT", show_default=False,
                        help="Comma list of flip, rot90, crop, color, or none. "
                             f"[default: {','.join(fit_module.AUGMENT) or 'none'}]")

@@ -48,7 +48,7 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
     for k, test_idx in enumerate(parts):
         train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
         train_likes = likes[train_idx]
-        target = Target(options.target, float(train_likes.mean()), float(train_likes.std() or 1.0))
+        target = Target.fit(options.target, train_likes)
         echo(f"fold {k + 1}/{folds}: {len(train_idx)} photos to train, {len(test_idx)} to test")
         model, history = train(pixels[train_idx], target.forward(train_likes), options,
                                echo=lambda _m: None, verbose=0)

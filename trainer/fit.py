@@ -162,7 +162,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     likes = dataset.likes
     train_idx, val_idx = split_indices(len(likes), options.val_split, options.seed)
     train_likes = likes[train_idx]
-    target = Target(options.target, float(train_likes.mean()), float(train_likes.std() or 1.0))
+    target = Target.fit(options.target, train_likes)
 
     # Train.
     monitor = None if options.early_stopping else (pixels[val_idx], target.forward(likes[val_idx]))

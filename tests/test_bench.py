@@ -1,0 +1,32 @@
+"""The benchmark's quick mode runs end to end (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
+    out = tmp_path / "quick.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out),
+                           "--work", str(tmp_path / "work")], capture_output=True, text=True,
+                          cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for section in ("coldstart", "throughput", "models", "watcher", "training"):
+        assert section in results, section
+    assert set(results["coldstart"]) == {"spe batch-score", "tensorflow tf.lite",
+                                         "keras predict (notebook)"}
+    assert results["watcher"]["steady"]["rows"] == results["watcher"]["steady"]["photos"]
+    assert results["watcher"]["burst"]["rows"] == results["watcher"]["burst"]["photos"]
+    # The converter's default export cannot be loaded by tflite-runtime 2.14; int8 can.
+    assert "error" in results["models"]["dynamic"]["tflite-runtime"]
+    assert "error" not in results["models"]["int8"]["tflite-runtime"]
+    assert "cold start, one photo" in proc.stdout and "QUICK mode" in proc.stdout

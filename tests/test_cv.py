@@ -1,0 +1,71 @@
+"""spe-train cv: k-fold cross-validation against the mean and ridge baselines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import spe_train
+from trainer.baselines import FEATURES, image_statistics
+from trainer.cv import fold_indices, verdict
+from trainer.metrics import pairwise_accuracy, same_quartile
+
+pytestmark = pytest.mark.slow
+
+
+def test_cv_reports_table_json_plots_and_verdict(tmp_path):
+    data = tmp_path / "data"
+    assert spe_train("synth", str(data), "--n", "60", "--seed", "4").returncode == 0
+    out = tmp_path / "cv"
+    proc = spe_train("cv", str(data), "--folds", "3", "--epochs", "2", "--out-dir", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((out / "cv.json").read_text())
+    assert report["folds"] == 3 and report["photos"] == 60
+    assert set(report["summary"]) == {"cnn", "ridge", "mean"}
+    for name in ("cnn", "ridge", "mean"):
+        assert len(report["per_fold"][name]) == 3
+        assert {"mae", "rmse", "mae_log1p", "spearman", "pairwise_accuracy",
+                "same_quartile"} <= set(report["summary"][name])
+    assert (out / "cv_predicted_vs_actual.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "cv_error_by_likes.png").read_bytes()[:4] == b"\x89PNG"
+    assert "3-fold cross-validation, photos: 60" in proc.stderr
+    assert any(line.startswith("The CNN ") for line in proc.stderr.splitlines())
+
+
+def test_folds_cover_every_photo_once():
+    parts = fold_indices(23, 5, seed=1)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(23))
+    assert [len(p) for p in parts] == [5, 5, 5, 4, 4]
+
+
+def test_verdict_says_when_the_cnn_loses():
+    def metrics(value, spearman):
+        return {"mae": {"mean": value}, "rmse": {"mean": value}, "mae_log1p": {"mean": value / 100},
+                "spearman": {"mean": spearman}, "pairwise_accuracy": {"mean": spearman},
+                "same_quartile": {"mean": spearman}}
+
+    lines = verdict({"cnn": metrics(100, 0.5), "ridge": metrics(90, 0.6), "mean": metrics(200, 0.0)})
+    assert lines[0] == "The CNN beats the mean predictor on every metric."
+    assert lines[1].startswith("The CNN does NOT beat the ridge regression on image statistics on: mae")
+
+
+def test_ranking_metrics():
+    actual = np.array([1.0, 2.0, 3.0, 4.0])
+    assert pairwise_accuracy(actual, actual) == 1.0
+    assert pairwise_accuracy(actual, -actual) == 0.0
+    assert pairwise_accuracy(actual, np.zeros(4)) == 0.5
+    assert same_quartile(actual, actual) == 1.0
+
+
+def test_image_statistics_see_brightness_and_symmetry():
+    dark = np.full((1, 64, 64, 3), 30, np.uint8)
+    bright = np.full((1, 64, 64, 3), 220, np.uint8)
+    half = dark.copy()
+    half[:, :, 32:] = 220
+    stats = image_statistics(np.concatenate([dark, bright, half]))
+    assert stats.shape == (3, len(FEATURES))
+    b, s = FEATURES.index("brightness"), FEATURES.index("symmetry")
+    assert stats[1, b] > stats[0, b]
+    assert stats[0, s] == pytest.approx(1.0) and stats[2, s] < 0.5
