@@ -30,9 +30,9 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
 
     engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
                     max_pixels=max_pixels)
-    # Bounded look-ahead: enough queued work to keep every thread busy, without
-    # holding thousands of decoded photos at once.
-    limit = threads * 2 + batch_size
+    # Bounded look-ahead: while this thread scores one batch, the workers decode
+    # the next, so they never wait; and yet thousands of photos are never held.
+    limit = 2 * batch_size + 4 * threads
     started = time.monotonic()
     bar = Progress(len(photos))
     try:

@@ -272,3 +272,28 @@ def test_both_runtimes_give_the_same_scores(photos, runtime):
     assert sorted(strip(proc.stdout)) == sorted(strip(reference.stdout))
     info = spe("info", "--runtime", runtime)
     assert f"runtime:       {runtime}" in info.stdout
+
+
+def test_progress_bar_on_an_interactive_terminal(photos, tmp_path):
+    """On a terminal, stderr shows a progress bar; in a pipe (above), only the summary."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(BIN / "spe"), "batch-score", str(photos), "--out",
+                             str(tmp_path / "s.csv")], stdout=subprocess.DEVNULL,
+                            stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    assert "\rscoring [" in text and "5/5" in text
+    assert "scored 5, skipped 0, failed 0" in text

@@ -163,14 +163,20 @@ def evaluate(
     model: Path = typer.Argument(..., help="An exported NAME.tflite (with NAME.json beside it)."),
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
     runtime: str = typer.Option("auto", envvar="SPE_RUNTIME", help="auto, tflite-runtime or litert."),
+    json_out: Optional[Path] = typer.Option(None, "--json", envvar="SPE_JSON",
+                                            help="Also write the metrics to this JSON file."),
 ) -> None:
     """Metrics of an exported model on a data set, beside the training-mean baseline."""
+    import json
+
     from .evaluate import evaluate as run
 
     try:
-        run(model, data_dir, runtime=runtime, echo=_echo)
+        rows = run(model, data_dir, runtime=runtime, echo=_echo)
     except (DataError, SpeError) as exc:
         _fail(str(exc))
+    if json_out is not None:
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def main() -> None:

@@ -35,7 +35,10 @@ TARGET = "raw"
 AUGMENT: tuple[str, ...] = ()
 EARLY_STOPPING = False
 EARLY_STOPPING_SPLIT = 0.1  # of the training photos, when early stopping is on
-EARLY_STOPPING_PATIENCE = 8
+EARLY_STOPPING_PATIENCE = 10
+# The stopping split is small (a tenth of a few hundred photos) and its loss
+# jumps about in the first epochs; never stop, nor pick weights, before this.
+EARLY_STOPPING_START = 10
 LEARNING_RATE = 1e-3  # Adam's default, as the notebook used
 PIXEL_SCALE = 1.0 / 255.0
 MIN_PHOTOS = 10
@@ -101,7 +104,8 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions,
         validation = (x[stop_idx], y[stop_idx])
         x, y = x[fit_idx], y[fit_idx]
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True))
+            monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True,
+            start_from_epoch=EARLY_STOPPING_START))
     model = build_model(options.architecture, options.img_size)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
     echo(f"training {options.architecture} ({model.count_params():,} parameters) for up to "
