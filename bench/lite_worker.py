@@ -1,6 +1,9 @@
 """Time one .tflite file under one runtime, without TensorFlow in the process.
 
-    python -m bench.lite_worker MODEL RUNTIME PIXELS.npy OUT.npy REPEATS
+    python -m bench.lite_worker MODEL RUNTIME KERNELS PIXELS.npy OUT.npy REPEATS
+
+KERNELS is "default" (the runtime's own choice: ai-edge-litert applies its
+XNNPACK delegate) or "builtin" (the built-in kernels only, as spe runs them).
 
 Prints a JSON line: ms per photo at batch 1 and 32 (median of REPEATS), or the
 reason the runtime cannot load the model. Writes the raw outputs to OUT.npy.
@@ -16,15 +19,15 @@ import time
 import numpy as np
 
 
-def main(model: str, runtime: str, pixels_path: str, out: str, repeats: int) -> dict:
+def main(model: str, runtime: str, kernels: str, pixels_path: str, out: str, repeats: int) -> dict:
     if runtime == "tflite-runtime":
         from tflite_runtime import interpreter as module
     else:
         from ai_edge_litert import interpreter as module
     try:
-        interpreter = module.Interpreter(
-            model_path=model, num_threads=1,
-            experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        options = {} if kernels == "default" else {
+            "experimental_op_resolver_type": module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        interpreter = module.Interpreter(model_path=model, num_threads=1, **options)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         return {"error": str(exc).splitlines()[0][:160]}
@@ -60,5 +63,5 @@ def main(model: str, runtime: str, pixels_path: str, out: str, repeats: int) -> 
 
 
 if __name__ == "__main__":
-    model, runtime, pixels_path, out, repeats = sys.argv[1:]
-    print(json.dumps(main(model, runtime, pixels_path, out, int(repeats))))
+    model, runtime, kernels, pixels_path, out, repeats = sys.argv[1:]
+    print(json.dumps(main(model, runtime, kernels, pixels_path, out, int(repeats))))

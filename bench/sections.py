@@ -20,6 +20,9 @@ from .measure import BIN, PYTHON, REPO, median, timed_child
 from .photos import make_photos
 
 THREADS = (1, os.cpu_count() or 1)
+# tflite-runtime 2.14 applies no delegate to these models by default, so its two
+# modes match; ai-edge-litert applies XNNPACK unless told not to (spe tells it).
+RUNTIME_KERNELS = (("tflite-runtime", "builtin"), ("litert", "default"), ("litert", "builtin"))
 RATE = re.compile(r"\(([\d.]+) photos/s\)")
 
 
@@ -128,20 +131,21 @@ def models(work: Path, prepared: dict, sizes: dict) -> dict:
         path = root / f"{name}.tflite"
         entry: dict = {"bytes": path.stat().st_size,
                        "share_of_float32": path.stat().st_size / float_size}
-        for runtime in ("tflite-runtime", "litert"):
-            out = work / f"{name}-{runtime}.npy"
-            proc = subprocess.run([PYTHON, "-m", "bench.lite_worker", path, runtime,
+        for runtime, kernels in RUNTIME_KERNELS:
+            key = f"{runtime} ({kernels})"
+            out = work / f"{name}-{runtime}-{kernels}.npy"
+            proc = subprocess.run([PYTHON, "-m", "bench.lite_worker", path, runtime, kernels,
                                    root / "val_pixels.npy", out, str(sizes["repeats"])],
                                   capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
-                entry[runtime] = {"error": proc.stderr.strip().splitlines()[-1][:160]}
+                entry[key] = {"error": proc.stderr.strip().splitlines()[-1][:160]}
                 continue
             timing = json.loads(proc.stdout.strip().splitlines()[-1])
             if "error" not in timing:
                 diff = np.abs(target.inverse(np.load(out)) - keras_likes)
                 timing["mean_abs_diff_vs_keras_rel_std"] = float(diff.mean() / std)
                 timing["max_abs_diff_vs_keras_rel_std"] = float(diff.max() / std)
-            entry[runtime] = timing
+            entry[key] = timing
         result[name] = entry
     return result
 
@@ -280,12 +284,13 @@ def report(results: dict) -> str:
                              f"{v['share_of_ceiling']:>11.0%}{t['naive']:>18.1f}{v['vs_naive']:>9.1f}x")
     if "models" in results:
         lines += ["", "models (validation photos; diff = |tflite - keras| / std of likes):",
-                  f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime':<15}{'ms b1':>7}{'ms b32':>8}"
+                  f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime (kernels)':<26}{'ms b1':>7}{'ms b32':>8}"
                   f"{'mean diff':>11}{'max diff':>10}"]
         for name, v in results["models"].items():
-            for runtime in ("tflite-runtime", "litert"):
-                r = v[runtime]
-                head = f"{name:<9}{v['bytes'] / 1024:>7.0f}{v['share_of_float32']:>8.0%}  {runtime:<15}"
+            for runtime, kernels in RUNTIME_KERNELS:
+                key = f"{runtime} ({kernels})"
+                r = v[key]
+                head = f"{name:<9}{v['bytes'] / 1024:>7.0f}{v['share_of_float32']:>8.0%}  {key:<26}"
                 if "error" in r:
                     lines.append(head + f"cannot load: {r['error'][:60]}")
                 else:

@@ -27,6 +27,7 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     assert results["watcher"]["steady"]["rows"] == results["watcher"]["steady"]["photos"]
     assert results["watcher"]["burst"]["rows"] == results["watcher"]["burst"]["photos"]
     # The converter's default export cannot be loaded by tflite-runtime 2.14; int8 can.
-    assert "error" in results["models"]["dynamic"]["tflite-runtime"]
-    assert "error" not in results["models"]["int8"]["tflite-runtime"]
+    assert "error" in results["models"]["dynamic"]["tflite-runtime (builtin)"]
+    for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
+        assert "error" not in results["models"]["int8"][runtime], runtime
     assert "cold start, one photo" in proc.stdout and "QUICK mode" in proc.stdout

@@ -43,7 +43,8 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
         "resize": "squash to square, cv2.INTER_AREA, EXIF orientation applied",
         "pixel_scaling": {"scale": 1 / 255, "offset": 0.0},
     }
-    assert card["target"]["transform"] == "raw"
+    assert card["target"]["transform"] == "log1p-std"  # the study's default
+    assert card["training"]["augment"] == ["flip"] and card["training"]["early_stopping"] is True
     assert len(card["likes_distribution"]["percentiles"]) == 101
     assert card["training"]["photos"] == 300 and card["training"]["validation_photos"] == 60
     assert card["trainer_version"] and card["created_at"]
@@ -85,6 +86,17 @@ def test_evaluate_prints_the_table(trained_model, synth_dir):
     assert "on 300 photos" in proc.stderr
     for row in ("int8", "mean baseline"):
         assert any(line.startswith(row) for line in proc.stderr.splitlines())
+
+
+def test_notebook_recipe_by_name(synth_dir, tmp_path):
+    out = tmp_path / "nb.tflite"
+    proc = spe_train("fit", str(synth_dir), "--out", str(out), "--recipe", "notebook",
+                     "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "training notebook (1,625,281 parameters)" in proc.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["target"]["transform"] == "raw"
+    assert card["training"]["augment"] == [] and card["training"]["early_stopping"] is False
 
 
 def test_fit_refuses_a_non_tflite_name(synth_dir, tmp_path):
