@@ -125,7 +125,7 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions,
     return model, history.history
 
 
-def plot_loss(history: dict, path: Path) -> None:
+def plot_loss(history: dict, path: Path, early_stopping: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +134,10 @@ def plot_loss(history: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(history["loss"], label="training loss")
     if "val_loss" in history:
-        ax.plot(history["val_loss"], label="validation loss")
+        # With early stopping the monitored photos are the stopping split, a tenth
+        # of the training photos; without it, the validation photos.
+        ax.plot(history["val_loss"], label="early-stopping split loss" if early_stopping
+                else "validation loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error")
     ax.set_yscale("log")
@@ -200,7 +203,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     card["metrics"] = {"validation": {"n": int(len(val_idx)), **rows}, "int8_vs_keras": agreement}
     write_card(out, card)
     plot_path = out.with_suffix(".loss.png")
-    plot_loss(history, plot_path)
+    plot_loss(history, plot_path, options.early_stopping)
     table = format_table(rows, len(val_idx))
     echo(table)
     echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
