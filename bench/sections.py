@@ -8,7 +8,6 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime

@@ -19,7 +19,7 @@ import typer
 from .cliutil import run_app
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import SpeError
-from .runtime import RUNTIMES, Model, default_model_path
+from .runtime import RUNTIMES, Model
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",

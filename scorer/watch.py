@@ -34,7 +34,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .decode import DEFAULT_MAX_PIXELS
@@ -57,7 +57,6 @@ OUTPUT_RETRY_SECONDS = 5.0
 class _Pending:
     """A file seen by an event but not yet known to be complete."""
 
-    first_seen: float
     last_change: float
     stat: tuple[int, int] | None = None
     written: bool = False  # a Modified event came: wait for Closed
@@ -74,7 +73,6 @@ class WatchOptions:
     batch_size: int = 32
     max_pixels: int = DEFAULT_MAX_PIXELS
     settle: float = SETTLE_SECONDS
-    counts: Counter = field(default_factory=Counter)
 
 
 class Watcher:
@@ -87,6 +85,7 @@ class Watcher:
                              batch_size=options.batch_size, max_pixels=options.max_pixels,
                              skip_failed=True, follow_symlinks=False)
         self.notifier = Notifier()
+        self.counts: Counter[str] = Counter()  # this run's photos: scored, skipped, failed
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pending: dict[str, _Pending] = {}
         self._in_flight: set[str] = set()
@@ -145,9 +144,9 @@ class Watcher:
                     self._pending.pop(path, None)
                     self._submit(path)
                 else:
-                    self._pending.setdefault(path, _Pending(now, now, stat))
+                    self._pending.setdefault(path, _Pending(now, stat))
             elif kind == "modified":
-                pending = self._pending.setdefault(path, _Pending(now, now))
+                pending = self._pending.setdefault(path, _Pending(now))
                 pending.last_change, pending.stat = now, _stat(path)
                 # With inotify a close event will follow; polling never sends one.
                 pending.written = not self.options.polling
@@ -182,7 +181,7 @@ class Watcher:
                 if stat is None or self._handled.get(path) == stat:
                     continue
                 if now - stat[1] / 1e9 < min_age:
-                    self._pending[path] = _Pending(time.monotonic(), time.monotonic(), stat)
+                    self._pending[path] = _Pending(time.monotonic(), stat)
                     continue
                 self._submit(path)
                 found += 1
@@ -198,7 +197,7 @@ class Watcher:
 
     def _finish(self, outcome: Outcome) -> None:
         self._in_flight.discard(outcome.path)
-        counts = self.options.counts
+        counts = self.counts
         shown = one_line(outcome.display)
         if outcome.row is None:
             counts["skipped"] += 1
@@ -255,7 +254,7 @@ class Watcher:
             self._finish(outcome)
 
     def status_line(self) -> str:
-        c = self.options.counts
+        c = self.counts
         return (f"scored {c['scored']}, skipped {c['skipped']}, failed {c['failed']}, "
                 f"queued {self.engine.in_flight + len(self._pending)}")
 
