@@ -142,7 +142,7 @@ class Watcher:
                 stat = _stat(path)
                 if stat and stat[0] > 0 and time.time() - stat[1] / 1e9 > self.options.settle:
                     self._pending.pop(path, None)
-                    self._submit(path)
+                    self._submit(path, stat)
                 else:
                     self._pending.setdefault(path, _Pending(now, stat))
             elif kind == "modified":
@@ -163,7 +163,7 @@ class Watcher:
                 pending.stat, pending.last_change = stat, now
             else:
                 del self._pending[path]
-                self._submit(path)
+                self._submit(path, stat)
 
     def _scan(self, folder: Path, min_age: float) -> int:
         """Submit every photo under ``folder`` not yet handled. A file changed in the
@@ -183,15 +183,16 @@ class Watcher:
                 if now - stat[1] / 1e9 < min_age:
                     self._pending[path] = _Pending(time.monotonic(), stat)
                     continue
-                self._submit(path)
+                self._submit(path, stat)
                 found += 1
         return found
 
-    def _submit(self, path: str) -> None:
+    def _submit(self, path: str, stat: tuple[int, int] | None = None) -> None:
+        """Hand a complete photo to the engine; ``stat`` if the caller already took it."""
         if path in self._in_flight:
             return
         self._in_flight.add(path)
-        self.engine.submit(path, display_path(path), token=_stat(path))
+        self.engine.submit(path, display_path(path), token=stat or _stat(path))
 
     # -- results -----------------------------------------------------------
 

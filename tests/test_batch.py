@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from PIL import Image
 
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
+from tests.test_decode import _png_header
 
 
 def test_samples_score_with_the_shipped_model(photos, tmp_path):
@@ -54,9 +53,8 @@ def test_scorer_never_imports_tensorflow(photos, tmp_path):
 
 
 def _bomb_png() -> bytes:
-    ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
-            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + b"\x00" * 64)
+    """A PNG header claiming 50000x50000 pixels, and nothing to decode."""
+    return _png_header(50000, 50000) + b"\x00" * 64
 
 
 def test_bad_inputs_get_error_rows_and_the_batch_goes_on(photos, tmp_path):
