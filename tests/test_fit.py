@@ -35,6 +35,25 @@ def test_synth_likes_follow_the_planted_rule(synth_dir):
     assert correlation > 0.2
 
 
+def test_synth_records_what_it_planted(synth_dir):
+    """planted.csv gives back every photo's likes through the documented rule."""
+    import csv
+
+    from trainer.data import load_dataset
+    from trainer.synth import likes_rule
+
+    with open(synth_dir / "planted.csv", newline="") as handle:
+        planted = {row["filename"]: row for row in csv.DictReader(handle)}
+    dataset = load_dataset(synth_dir)
+    assert len(planted) == len(dataset.samples) == 300
+    for sample in dataset.samples:
+        row = planted[sample.path.name]
+        assert likes_rule(float(row["brightness"]), float(row["colourfulness"]),
+                          row["face"] == "1", row["symmetric"] == "1",
+                          float(row["noise"])) == sample.likes
+    assert 0 < sum(row["symmetric"] == "1" for row in planted.values()) < 300
+
+
 def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     card = json.loads(trained_model.with_suffix(".json").read_text())
     assert card["sha256"] == hashlib.sha256(trained_model.read_bytes()).hexdigest()

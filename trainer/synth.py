@@ -17,6 +17,9 @@ reach: the rule's own signal ranks the likes with Spearman 0.93 (0.88 with the
 0.22 noise of the first version, too close to the quality bar of 0.85 for a
 test to tell a good model from a lucky one). Pictures are 160x160 JPEGs at
 quality 90 with grain, so the model's 64x64 input is a real downscale.
+Beside the likes, ``planted.csv`` records each picture's four properties and
+its noise, so a model's predictions can be checked property by property
+(tools/diagnose.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from trainer.data import NOTEBOOK_IMAGES, NOTEBOOK_LIKES
 
 IMAGE_SIZE = 160
 JPEG_QUALITY = 90
+PLANTED = "planted.csv"
 
 
 def likes_rule(brightness: float, colourfulness: float, face: bool, symmetric: bool,
@@ -98,18 +102,24 @@ def make_synthetic(out_dir: str | Path, n: int = 300, seed: int = 0,
         "# + 1.2*colourfulness + 0.7*face + 0.4*symmetric + 0.15*t(3)",
         f"# n={n} seed={seed}",
     ]
+    # What was planted in each picture, so a model's predictions can be checked
+    # against each property (tools/diagnose.py); the trainer never reads it.
+    planted = ["filename,brightness,colourfulness,face,symmetric,noise"]
     for index in range(1, n + 1):
         brightness = rng.uniform(0.2, 0.85)
         colourfulness = rng.uniform(0.0, 1.0)
         face = bool(rng.random() < 0.4)
         symmetric = bool(rng.random() < 0.5)
         picture = draw_picture(rng, brightness, colourfulness, face, symmetric, size)
-        likes[index - 1] = likes_rule(brightness, colourfulness, face, symmetric,
-                                      float(rng.standard_t(3)))
+        noise = float(rng.standard_t(3))
+        likes[index - 1] = likes_rule(brightness, colourfulness, face, symmetric, noise)
+        planted.append(f"{index}.jpg,{brightness:.6f},{colourfulness:.6f},{int(face)},"
+                       f"{int(symmetric)},{noise:.6f}")
         path = images / f"{index}.jpg"
         if not cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
             raise OSError(f"{path}: cannot write")
         lines.append(f"{index}: {int(likes[index - 1])}")
     (out / NOTEBOOK_LIKES).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / PLANTED).write_text("\n".join(planted) + "\n", encoding="utf-8")
     return likes
