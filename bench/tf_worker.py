@@ -43,6 +43,7 @@ def keras_predict(model: str, photo: str, out: str) -> None:
     import keras
     import numpy as np
 
+    import trainer.model  # noqa: F401  (registers the mirror network's layer for loading)
     from scorer.decode import load_photo
 
     network = keras.models.load_model(model)

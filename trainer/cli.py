@@ -85,7 +85,9 @@ Seed = typer.Option(fit_module.SEED, "--seed", envvar="SPE_SEED", help="Seed of 
 ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE", show_default=False,
                        help=f"Side of the square model input, in pixels. [default: {fit_module.IMG_SIZE}]")
 Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE", show_default=False,
-                            help=f"notebook or compact. [default: {fit_module.ARCHITECTURE}]")
+                            help="The network: notebook (the original), mirror (the notebook's plus a "
+                            "mirror-image branch) or compact. "
+                            f"[default: {fit_module.ARCHITECTURE}]")
 Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=False,
                       help="What the network predicts: raw, log1p, standardize or log1p-std (log1p, "
                            f"then standardized). [default: {fit_module.TARGET}]")
