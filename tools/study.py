@@ -54,6 +54,12 @@ RUNS = {
     "log1p-std + compact + rot90 + crop + early stopping": dict(
         BEST_TARGET, architecture="compact", augment=("rot90", "crop"), early_stopping=True,
         epochs=60),
+    # A second round, after a diagnosis of the chosen model's predictions (STUDY.md):
+    # the network ignored left-right symmetry, so a variant compares the photo with
+    # its mirror image.
+    "log1p-std + mirror architecture": dict(BEST_TARGET, architecture="mirror"),
+    "log1p-std + mirror + flip + early stopping": dict(
+        BEST_TARGET, architecture="mirror", augment=("flip",), early_stopping=True, epochs=60),
 }
 METRICS = ("mae", "mae_log1p", "spearman", "pairwise_accuracy", "same_quartile")
 
