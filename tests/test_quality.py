@@ -3,7 +3,7 @@
 The study (docs/STUDY.md) chose the defaults on synthetic sets made with seeds
 101 and 102; this test trains on a set made with seed 61 and judges on one made
 with seed 62: new pictures, the same planted rule. A small version of the issue's
-check (1,200 photos to train) that runs in under a minute on two cores.
+check (1,200 photos to train) that runs in about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ def test_default_model_on_held_out_photos(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     rows = json.loads(report.read_text())
     int8, mean = rows["int8"], rows["mean baseline"]
-    # Issue 5 asks for Spearman >= 0.85 here; the default recipe reaches 0.835
-    # (measured 2026-12-01, training is deterministic), so this guards what is
-    # reached, and the issue stays open until the bar is met (docs/STUDY.md).
-    assert int8["spearman"] >= 0.82, rows
+    # Issue 5's bar. The default recipe reaches 0.895 here (training is
+    # deterministic); the notebook's network with the same recipe reached 0.835.
+    assert int8["spearman"] >= 0.85, rows
     assert int8["mae_log1p"] <= 0.5 * mean["mae_log1p"], rows
     validation = json.loads(model.with_suffix(".json").read_text())["metrics"]["validation"]
     assert validation["int8"]["spearman"] >= 0.98 * validation["keras"]["spearman"], validation
