@@ -43,7 +43,7 @@ def keras_predict(model: str, photo: str, out: str) -> None:
     import keras
     import numpy as np
 
-    import trainer.model  # noqa: F401  (registers the mirror network's layer for loading)
+    import trainer.layers  # noqa: F401  (registers the custom layers for loading)
     from scorer.decode import load_photo
 
     network = keras.models.load_model(model)
@@ -53,7 +53,11 @@ def keras_predict(model: str, photo: str, out: str) -> None:
 
 
 def prepare(work: str, n: int, epochs: int) -> None:
-    """Train the default recipe on synthetic photos; save it and its three exports."""
+    """Train the default recipe on synthetic photos; save it and its three exports.
+
+    As `spe-train fit` exports it (its members averaged in one graph), but with a
+    fixed number of epochs instead of the cross-validation that fixes them.
+    """
     import json
     from pathlib import Path
 
@@ -63,7 +67,11 @@ def prepare(work: str, n: int, epochs: int) -> None:
     from scorer.card import Target
     from trainer.data import load_dataset, load_pixels
     from trainer.export import export_int8, representative_set
-    from trainer.fit import PIXEL_SCALE, FitOptions, split_indices, train, build_card, write_card
+    from trainer.card import build_card
+    from trainer.ensemble import average
+    from trainer.fit import write_card
+    from trainer.recipe import PIXEL_SCALE, FitOptions
+    from trainer.train import split_indices, train
     from trainer.synth import make_synthetic
 
     root = Path(work)
@@ -76,8 +84,9 @@ def prepare(work: str, n: int, epochs: int) -> None:
     likes = dataset.likes
     train_idx, val_idx = split_indices(len(likes), 0.2, 0)
     target = Target.fit(options.target, likes[train_idx])
-    model, history = train(pixels[train_idx], target.forward(likes[train_idx]), options,
-                           echo=lambda m: None, verbose=0)
+    members = [train(pixels[train_idx], target.forward(likes[train_idx]), options, epochs=epochs,
+                     seed=options.seed + 1000 * m)[0] for m in range(options.members)]
+    model = average(members, options.img_size, options.tta) if len(members) > 1 else members[0]
     model.save(root / "model.keras")
     val = pixels[val_idx]
     np.save(root / "val_pixels.npy", val)
@@ -88,8 +97,7 @@ def prepare(work: str, n: int, epochs: int) -> None:
                        PIXEL_SCALE)
     (root / "int8.tflite").write_bytes(int8)
     write_card(root / "int8.tflite", build_card(root / "int8.tflite", int8, target,
-                                                likes[train_idx], options, dataset, len(val_idx),
-                                                history))
+                                                likes[train_idx], options, dataset, epochs))
     for name, optimize in (("float32", False), ("dynamic", True)):
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         if optimize:  # the converter's default quantization: dynamic range

@@ -19,12 +19,14 @@ def test_cv_reports_table_json_plots_and_verdict(tmp_path):
     data = tmp_path / "data"
     assert spe_train("synth", str(data), "--n", "60", "--seed", "4").returncode == 0
     out = tmp_path / "cv"
-    proc = spe_train("cv", str(data), "--folds", "3", "--epochs", "2", "--out-dir", str(out))
+    proc = spe_train("cv", str(data), "--folds", "3", "--epochs", "2", "--members", "2",
+                     "--out-dir", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "cv.json").read_text())
     assert report["folds"] == 3 and report["photos"] == 60
-    assert set(report["summary"]) == {"cnn", "ridge", "mean"}
-    for name in ("cnn", "ridge", "mean"):
+    assert set(report["summary"]) == {"cnn", "cnn flip-averaged", "ridge", "mean"}
+    assert len(report["stopping_epochs"]) == 3 * 2  # two networks per fold
+    for name in ("cnn", "cnn flip-averaged", "ridge", "mean"):
         assert len(report["per_fold"][name]) == 3
         assert {"mae", "rmse", "mae_log1p", "spearman", "pairwise_accuracy",
                 "same_quartile"} <= set(report["summary"][name])
@@ -32,6 +34,7 @@ def test_cv_reports_table_json_plots_and_verdict(tmp_path):
     assert (out / "cv_error_by_likes.png").read_bytes()[:4] == b"\x89PNG"
     assert "3-fold cross-validation, photos: 60" in proc.stderr
     assert any(line.startswith("The CNN ") for line in proc.stderr.splitlines())
+    assert any(line.startswith("Verdict: the CNN ") for line in proc.stderr.splitlines())
 
 
 def test_folds_cover_every_photo_once():
@@ -69,3 +72,20 @@ def test_image_statistics_see_brightness_and_symmetry():
     b, s = FEATURES.index("brightness"), FEATURES.index("symmetry")
     assert stats[1, b] > stats[0, b]
     assert stats[0, s] == pytest.approx(1.0) and stats[2, s] < 0.5
+
+
+def test_ridge_sentence_weighs_the_gap_against_the_fold_spread():
+    from trainer.folds import ridge_sentence
+
+    def summary(cnn, cnn_std, ridge, ridge_std):
+        return {"cnn": {"spearman": {"mean": cnn, "std": cnn_std}},
+                "ridge": {"spearman": {"mean": ridge, "std": ridge_std}}}
+
+    better = ridge_sentence(summary(0.70, 0.02, 0.60, 0.03), 3)
+    assert better.startswith("Verdict: the CNN is better than the ridge baseline by +0.100: ")
+    assert "0.700 ± 0.020 against the ridge baseline's 0.600 ± 0.030 (3-fold" in better
+    within = ridge_sentence(summary(0.62, 0.05, 0.60, 0.03), 5)
+    assert within.startswith("Verdict: the CNN is ahead of the ridge baseline by only +0.020, "
+                             "within the fold spread")
+    worse = ridge_sentence(summary(0.50, 0.01, 0.60, 0.01), 3)
+    assert worse.startswith("Verdict: the CNN is NOT better than the ridge baseline (-0.100)")

@@ -139,9 +139,33 @@ def test_likes_file_without_entries(tmp_path):
 
 def test_too_few_photos(tmp_path):
     line = fit_fails(notebook(tmp_path, ["1: 1", "2: 2", "3: 3"]), tmp_path)
-    assert "3 photos; at least 10 needed" in line
+    assert "3 photos; at least 12 needed" in line  # 3 folds of at least 4
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf"])
 def test_non_finite_likes(tmp_path, bad):
     assert "non-negative number" in fit_fails(notebook(tmp_path, ["1: 1", f"2: {bad}"]), tmp_path)
+
+
+def test_fit_help_lists_exactly_the_tables_entries():
+    """Networks and recipes are tables: the CLI's help and validation come from them."""
+    import re
+
+    from trainer.model import NETWORKS
+    from trainer.recipe import RECIPES
+
+    result = runner.invoke(app, ["fit", "--help"], terminal_width=400,
+                           env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    listed = re.search(r"The network: (.*?)\. .{0,40}?\[default: \(?([\w-]+)\)?\]", text)
+    assert listed, text
+    assert re.findall(r"(?:^|; )([\w-]+): ", listed.group(1)) == list(NETWORKS)
+    for option in ("epochs", "batch-size", "img-size", "target", "augment", "folds", "members"):
+        assert re.search(rf"--{option} .*?\[default: [^\]]+\]", text), option
+    assert listed.group(2) == "deep"
+    for name in RECIPES:
+        assert f"{name} (" in text or f"{name}: " in text or f" {name} " in text
+    bad = runner.invoke(app, ["fit", "x", "--out", "m.tflite", "--architecture", "resnet"])
+    assert bad.exit_code == 2
+    assert f"choose {', '.join(NETWORKS)}" in bad.output

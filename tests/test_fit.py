@@ -54,8 +54,40 @@ def test_synth_records_what_it_planted(synth_dir):
     assert 0 < sum(row["symmetric"] == "1" for row in planted.values()) < 300
 
 
+@pytest.mark.parametrize("rule", ["classic", "texture", "harmony"])
+def test_every_rule_of_the_family_records_what_it_planted(rule, tmp_path):
+    """Each rule's planted.csv gives back every photo's likes through the rule's own formula,
+    and every weighted property actually varies."""
+    import csv
+
+    from trainer.data import load_dataset
+    from trainer.synth import RULES, make_synthetic
+
+    make_synthetic(tmp_path, n=40, seed=5, rule=rule)
+    with open(tmp_path / "planted.csv", newline="") as handle:
+        planted = {row["filename"]: row for row in csv.DictReader(handle)}
+    spec = RULES[rule]
+    for sample in load_dataset(tmp_path).samples:
+        row = planted[sample.path.name]
+        properties = {k: float(v) for k, v in row.items() if k not in ("filename", "noise")}
+        assert np.round(np.expm1(spec.log_likes(properties, float(row["noise"])))) == sample.likes
+    for name in spec.weights:
+        assert np.ptp([float(row[name]) for row in planted.values()]) > 0.3, name
+
+
+def test_synth_rules_differ(tmp_path):
+    """The same seed under two rules gives different pictures and different likes."""
+    from trainer.synth import make_synthetic
+
+    classic = make_synthetic(tmp_path / "c", n=20, seed=1, rule="classic")
+    texture = make_synthetic(tmp_path / "t", n=20, seed=1, rule="texture")
+    assert not np.array_equal(classic, texture)
+    assert spe_train("synth", str(tmp_path / "x"), "--rule", "nope").returncode == 2
+
+
 def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
-    card = json.loads(trained_model.with_suffix(".json").read_text())
+    text = trained_model.with_suffix(".json").read_text()
+    card = json.loads(text)
     assert card["sha256"] == hashlib.sha256(trained_model.read_bytes()).hexdigest()
     assert card["input"] == {
         "height": 64, "width": 64, "channels": 3, "channel_order": "RGB",
@@ -63,16 +95,65 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
         "pixel_scaling": {"scale": 1 / 255, "offset": 0.0},
     }
     assert card["target"]["transform"] == "log1p-std"  # the study's default
-    assert card["training"]["augment"] == ["flip"] and card["training"]["early_stopping"] is True
+    training = card["training"]
+    assert training["architecture"] == "deep"
+    assert training["augment"] == ["flip", "shift", "zoom", "color"]
+    assert training["photos"] == training["train_photos"] == 300  # the final model saw all
+    assert training["members"] == 2 and training["folds"] == 3
+    assert 1 <= training["epochs_run"] <= 5
     assert len(card["likes_distribution"]["percentiles"]) == 101
-    assert card["training"]["photos"] == 300 and card["training"]["validation_photos"] == 60
     assert card["trainer_version"] and card["created_at"]
+    # No absolute path of the machine that trained it; the folder's name at most.
+    assert str(synth_dir) not in text and training["data"] == synth_dir.name
     agreement = card["metrics"]["int8_vs_keras"]
     assert agreement["runtimes"] == ["litert", "tflite-runtime"]
-    assert agreement["relative_to_val_std"] <= 0.02
-    for name in ("keras", "int8", "mean baseline"):
-        assert set(card["metrics"]["validation"][name]) >= {"mae", "rmse", "spearman"}
-    assert trained_model.with_suffix(".loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert agreement["relative_to_likes_std"] <= 0.02
+    validation = card["metrics"]["validation"]
+    assert validation["n"] == 300 and "cross-validation" in validation["how"]
+    for name in ("keras", "int8", "mean baseline", "ridge baseline"):
+        assert set(validation[name]) >= {"mae", "rmse", "spearman"}
+    cv = card["metrics"]["cross_validation"]
+    assert cv["folds"] == 3 and len(cv["stopping_epochs"]) == 3
+    assert cv["summary"]["int8"]["spearman"]["mean"] == validation["int8"]["spearman"]
+    quality = card["expected_quality"]
+    assert quality["spearman"]["mean"] == validation["int8"]["spearman"]
+    assert quality["verdict"].startswith("Verdict: ")
+    cost = card["cost"]
+    assert cost["members"] == 2 and cost["size_bytes"] == trained_model.stat().st_size
+    assert set(cost["ms_per_photo_one_thread"]) == {"litert", "tflite-runtime"}
+    for plot in (".loss.png", ".predicted.png"):
+        assert trained_model.with_suffix(plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_path):
+    """An existing model that measured better stays, byte for byte; --force replaces it."""
+    import shutil
+
+    from trainer.synth import make_synthetic
+
+    data = tmp_path / "data"
+    make_synthetic(data, n=60, seed=7)
+    out = tmp_path / "better.tflite"
+    shutil.copy(trained_model, out)
+    card = json.loads(trained_model.with_suffix(".json").read_text())
+    # Above the synthetic rule's own ceiling (0.93): no new model can measure better.
+    card["expected_quality"]["spearman"]["mean"] = 0.95
+    out.with_suffix(".json").write_text(json.dumps(card))
+    before = out.read_bytes(), out.with_suffix(".json").read_bytes()
+    quick = ("--folds", "2", "--members", "1", "--epochs", "2")
+    refused = spe_train("fit", str(data), "--out", str(out), *quick)
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"spe-train: {out}: not replaced: its Spearman ")
+    assert "below the existing model's 0.950" in last and last.endswith("--force replaces it anyway")
+    assert (out.read_bytes(), out.with_suffix(".json").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["better.json", "better.tflite", "data"]
+    forced = spe_train("fit", str(data), "--out", str(out), *quick, "--force")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "(--force)" in forced.stderr
+    new_card = json.loads(out.with_suffix(".json").read_text())
+    assert new_card["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() != card["sha256"]
+    assert new_card["training"]["photos"] == 60
 
 
 RUN_BOTH = """
@@ -112,10 +193,12 @@ def test_notebook_recipe_by_name(synth_dir, tmp_path):
     proc = spe_train("fit", str(synth_dir), "--out", str(out), "--recipe", "notebook",
                      "--epochs", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "training notebook (1,625,281 parameters)" in proc.stderr
+    assert "training notebook for up to 2 epochs on 240 photos, 60 held out" in proc.stderr
+    assert "\n1,625,281 parameters\n" in proc.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["target"]["transform"] == "raw"
     assert card["training"]["augment"] == [] and card["training"]["early_stopping"] is False
+    assert card["metrics"]["validation"]["n"] == card["training"]["validation_photos"] == 60
 
 
 def test_fit_refuses_a_non_tflite_name(synth_dir, tmp_path):

@@ -4,7 +4,7 @@
 trains a recipe on two thirds of such a set, predicts the other third, and fits
 the predicted log1p(likes) as a linear function of the planted properties: a
 model that learned the rule gets coefficients near the rule's own (1.6, 1.2,
-0.7, 0.4), one that misses a property gets a coefficient near zero for it. The
+0.7, 0.4 for the classic rule), one that misses a property gets a coefficient near zero for it. The
 ridge baseline's predictions are shown the same way. This is how the study
 found that the notebook's network ignores symmetry (docs/STUDY.md).
 
@@ -28,12 +28,11 @@ from scorer.card import Target  # noqa: E402
 from trainer.baselines import RidgeBaseline  # noqa: E402
 from trainer.cv import fold_indices  # noqa: E402
 from trainer.data import load_dataset, load_pixels  # noqa: E402
-from trainer.fit import PIXEL_SCALE, FitOptions, train  # noqa: E402
+from trainer.recipe import PIXEL_SCALE, FitOptions  # noqa: E402
 from trainer.metrics import regression_metrics  # noqa: E402
-from trainer.synth import PLANTED  # noqa: E402
+from trainer.synth import PLANTED, RULES  # noqa: E402
+from trainer.train import train  # noqa: E402
 
-PROPERTIES = ("brightness", "colourfulness", "face", "symmetric")
-RULE = (1.6, 1.2, 0.7, 0.4)
 
 
 def main() -> int:
@@ -44,6 +43,10 @@ def main() -> int:
     args = parser.parse_args()
     with open(args.data / PLANTED, newline="") as handle:
         planted = {row["filename"]: row for row in csv.DictReader(handle)}
+    columns = set(next(iter(planted.values())))
+    # The rule whose weighted properties planted.csv holds.
+    rule = next(r for r in RULES.values() if set(r.weights) <= columns)
+    PROPERTIES, RULE = tuple(rule.weights), tuple(rule.weights.values())
     dataset = load_dataset(args.data)
     properties = np.array([[float(planted[s.path.name][p]) for p in PROPERTIES]
                            for s in dataset.samples])
@@ -54,8 +57,7 @@ def main() -> int:
     test = fold_indices(len(likes), 3, args.seed)[0]
     fit_idx = np.setdiff1d(np.arange(len(likes)), test)
     target = Target.fit(options.target, likes[fit_idx])
-    model, _ = train(pixels[fit_idx], target.forward(likes[fit_idx]), options,
-                     echo=lambda m: print(m, file=sys.stderr), verbose=0)
+    model, _, _ = train(pixels[fit_idx], target.forward(likes[fit_idx]), options)
     raw = model.predict(pixels[test].astype(np.float32) * PIXEL_SCALE, verbose=0).ravel()
     ridge = RidgeBaseline().fit(pixels[fit_idx], likes[fit_idx])
     predictions = {

@@ -11,6 +11,7 @@ from scorer.cliutil import run_app
 from scorer.errors import SpeError
 
 from . import fit as fit_module
+from . import recipe as defaults
 from .data import DataError
 
 app = typer.Typer(
@@ -30,30 +31,50 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _rules() -> dict:
+    from .synth import RULES
+
+    return RULES
+
+
+def _networks() -> dict:
+    from .model import NETWORKS
+
+    return NETWORKS
+
+
 @app.command()
 def synth(
     out_dir: Path = typer.Argument(..., help="Folder to write the data set into (notebook layout)."),
     n: int = typer.Option(300, "--n", min=1, envvar="SPE_N", help="Number of pictures."),
     seed: int = typer.Option(0, envvar="SPE_SEED", help="Random seed."),
+    trend: float = typer.Option(0.0, "--trend", envvar="SPE_TREND",
+                                help="Plant account growth: log1p(likes) rises by this much from "
+                                     "the first post to the last (writes likes.csv with posted_at)."),
+    rule: str = typer.Option("classic", envvar="SPE_RULE",
+                             help="The planted rule: " + "; ".join(
+                                 f"{name}: {spec.description}" for name, spec in _rules().items())),
 ) -> None:
     """Write a synthetic data set whose likes follow a planted rule (see trainer/synth.py)."""
     from .synth import make_synthetic
 
+    if rule not in _rules():
+        _fail(f"--rule {rule!r}: choose {', '.join(_rules())}")
     try:
-        likes = make_synthetic(out_dir, n=n, seed=seed)
+        likes = make_synthetic(out_dir, n=n, seed=seed, rule=rule, trend=trend)
     except OSError as exc:
         _fail(f"{out_dir}: {exc}")
     _echo(f"wrote {n} pictures to {out_dir} (likes {likes.min():.0f} to {likes.max():.0f}, "
           f"median {float(__import__('numpy').median(likes)):.0f})")
 
 
-def resolve_options(recipe: str, **given) -> fit_module.FitOptions:
+def resolve_options(recipe: str, **given) -> defaults.FitOptions:
     """The recipe's values, with every option given on the command line on top."""
     from .augment import parse_augment
 
-    if recipe not in ("default", "notebook"):
-        _fail(f"--recipe {recipe!r}: choose default or notebook")
-    values = dict(fit_module.NOTEBOOK_RECIPE) if recipe == "notebook" else {}
+    if recipe not in defaults.RECIPES:
+        _fail(f"--recipe {recipe!r}: choose {', '.join(defaults.RECIPES)}")
+    values = dict(defaults.RECIPES[recipe])
     for key, value in given.items():
         if value is not None:
             values[key] = value
@@ -64,40 +85,73 @@ def resolve_options(recipe: str, **given) -> fit_module.FitOptions:
             _fail(f"--augment: {exc}")
     from scorer.card import TARGET_TRANSFORMS
 
-    if values.get("target", fit_module.TARGET) not in TARGET_TRANSFORMS:
+    if values.get("target", defaults.TARGET) not in TARGET_TRANSFORMS:
         _fail(f"--target {values['target']!r}: choose {', '.join(TARGET_TRANSFORMS)}")
-    from .model import ARCHITECTURES
-
-    if values.get("architecture", fit_module.ARCHITECTURE) not in ARCHITECTURES:
-        _fail(f"--architecture {values['architecture']!r}: choose {', '.join(ARCHITECTURES)}")
-    return fit_module.FitOptions(**values)
+    if values.get("architecture", defaults.ARCHITECTURE) not in _networks():
+        _fail(f"--architecture {values['architecture']!r}: choose {', '.join(_networks())}")
+    return defaults.FitOptions(**values)
 
 
-EPOCHS_HELP = f"Training epochs (an upper bound with early stopping). [default: {fit_module.EPOCHS}]"
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+# Shared option declarations: every command that takes one shows the same help
+# and the same default (typer prints show_default as "[default: ...]"; a
+# "[default: ...]" written into the help text itself is eaten as markup).
 Recipe = typer.Option("default", "--recipe", envvar="SPE_RECIPE",
-                      help="Base settings: default (chosen by docs/STUDY.md) or notebook "
-                           "(the original: notebook CNN, raw likes, no augmentation, 30 epochs).")
-Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_EPOCHS", help=EPOCHS_HELP,
-                      show_default=False)
+                      help="Base settings: default (trainer/recipe.py, docs/STUDY.md), notebook "
+                           "(the original: notebook CNN, raw likes, no augmentation, 30 epochs, "
+                           "one hold-out split) or mirror (the defaults before issue 11).")
+Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_EPOCHS",
+                      show_default=str(defaults.EPOCHS),
+                      help="Training epochs: an upper bound while the folds stop early; the "
+                           "members then train for the folds' median stopping point.")
 BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_BATCH_SIZE",
-                         help=f"[default: {fit_module.BATCH_SIZE}]", show_default=False)
-Seed = typer.Option(fit_module.SEED, "--seed", envvar="SPE_SEED", help="Seed of the split and the weights.")
-ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE", show_default=False,
-                       help=f"Side of the square model input, in pixels. [default: {fit_module.IMG_SIZE}]")
-Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE", show_default=False,
-                            help="The network: notebook (the original), mirror (the notebook's plus a "
-                            "mirror-image branch) or compact. "
-                            f"[default: {fit_module.ARCHITECTURE}]")
-Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=False,
-                      help="What the network predicts: raw, log1p, standardize or log1p-std (log1p, "
-                           f"then standardized). [default: {fit_module.TARGET}]")
-Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT", show_default=False,
-                       help="Comma list of flip, rot90, crop, color, or none. "
-                            f"[default: {','.join(fit_module.AUGMENT) or 'none'}]")
-EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping", envvar="SPE_EARLY_STOPPING",
-                             show_default=False,
-                             help="Stop when a tenth of the training photos stops improving; keep "
-                                  f"the best weights. [default: {'on' if fit_module.EARLY_STOPPING else 'off'}]")
+                         show_default=str(defaults.BATCH_SIZE), help="Photos per training step.")
+Seed = typer.Option(defaults.SEED, "--seed", envvar="SPE_SEED",
+                    help="Seed of the folds, the splits and the weights.")
+ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE",
+                       show_default=str(defaults.IMG_SIZE),
+                       help="Side of the square model input, in pixels.")
+Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE",
+                            show_default=defaults.ARCHITECTURE,
+                            help="The network: " + "; ".join(
+                                f"{name}: {net.description}" for name, net in _networks().items())
+                            + ".")
+Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=defaults.TARGET,
+                      help="What the network predicts: raw, log1p, standardize or log1p-std "
+                           "(log1p, then standardized).")
+Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT",
+                       show_default=",".join(defaults.AUGMENT) or "none",
+                       help="Comma list of flip, rot90, crop, shift, zoom, color, or none.")
+EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping",
+                             envvar="SPE_EARLY_STOPPING",
+                             show_default=_on_off(defaults.EARLY_STOPPING),
+                             help="Stop each fold's network when 15% of its training photos stop "
+                                  "improving; keep the best weights.")
+LrPlateau = typer.Option(None, "--lr-plateau/--no-lr-plateau", envvar="SPE_LR_PLATEAU",
+                         show_default=_on_off(defaults.LR_PLATEAU),
+                         help="Halve the learning rate when the training loss stalls for "
+                              f"{defaults.LR_PLATEAU_PATIENCE} epochs.")
+WeightDecay = typer.Option(None, "--weight-decay", min=0.0, envvar="SPE_WEIGHT_DECAY",
+                           show_default=str(defaults.WEIGHT_DECAY),
+                           help="AdamW weight decay; 0 is plain Adam.")
+Folds = typer.Option(None, "--folds", min=0, max=20, envvar="SPE_FOLDS",
+                     show_default=str(defaults.FOLDS),
+                     help="Cross-validation folds that measure the recipe and fix the epochs; "
+                          "0 holds out --val-split instead.")
+Members = typer.Option(None, "--members", min=1, max=10, envvar="SPE_MEMBERS",
+                       show_default=str(defaults.MEMBERS),
+                       help="Networks trained with different seeds and averaged in the exported "
+                            "model.")
+Tta = typer.Option(None, "--tta/--no-tta", envvar="SPE_TTA", show_default=_on_off(defaults.TTA),
+                   help="Also run every network on the mirrored photo and average (twice the "
+                        "work per photo).")
+Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND",
+                       help="Take the account's growth out of the likes (needs post times: a "
+                            "posted_at column in likes.csv, or an instaloader download); "
+                            "predictions are then likes at the latest level.")
 
 
 @app.command()
@@ -106,23 +160,44 @@ def fit(
     out: Path = typer.Option(..., "--out", envvar="SPE_OUT", help="Model file to write, NAME.tflite."),
     epochs: Optional[int] = Epochs,
     batch_size: Optional[int] = BatchSize,
-    val_split: float = typer.Option(fit_module.VAL_SPLIT, min=0.05, max=0.5, envvar="SPE_VAL_SPLIT",
-                                    help="Share of photos held out for validation."),
+    val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5, envvar="SPE_VAL_SPLIT",
+                                    help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
     img_size: Optional[int] = ImgSize,
     architecture: Optional[str] = Architecture,
     target: Optional[str] = Target,
     augment: Optional[str] = Augment,
     early_stopping: Optional[bool] = EarlyStopping,
+    lr_plateau: Optional[bool] = LrPlateau,
+    weight_decay: Optional[float] = WeightDecay,
+    folds: Optional[int] = Folds,
+    members: Optional[int] = Members,
+    tta: Optional[bool] = Tta,
+    detrend: bool = Detrend,
     recipe: str = Recipe,
+    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
+                               help="Replace an existing model at --out even when the new one "
+                                    "measures worse."),
     note: str = typer.Option("", envvar="SPE_NOTE", help="A note stored in the model card."),
 ) -> None:
-    """Train, evaluate against a baseline, export int8 TFLite, verify, write the card."""
+    """Measure the recipe by cross-validation, train on every photo, export int8, verify.
+
+    Ends with a plain verdict against the ridge baseline. An existing model at
+    --out is replaced only if the new one measures at least as well (exit 1
+    otherwise, the old model untouched), unless --force.
+    """
+    if folds == 1:
+        _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
                               seed=seed, img_size=img_size, architecture=architecture,
-                              target=target, augment=augment, early_stopping=early_stopping)
+                              target=target, augment=augment, early_stopping=early_stopping,
+                              lr_plateau=lr_plateau, weight_decay=weight_decay, folds=folds,
+                              members=members, tta=tta, detrend=detrend or None)
     try:
-        result = fit_module.fit(data_dir, out, options, echo=_echo)
+        result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
+    except fit_module.WorseModelError as exc:
+        typer.echo(f"spe-train: {exc}", err=True)
+        raise typer.Exit(1) from None
     except (DataError, SpeError, ValueError) as exc:
         _fail(str(exc))
     if note:
@@ -133,7 +208,8 @@ def fit(
 @app.command()
 def cv(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_FOLDS"),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_FOLDS",
+                              help="Number of folds."),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", envvar="SPE_OUT_DIR",
                                            show_default="DATA_DIR/cv",
                                            help="Where the JSON report and plots go."),
@@ -145,14 +221,21 @@ def cv(
     target: Optional[str] = Target,
     augment: Optional[str] = Augment,
     early_stopping: Optional[bool] = EarlyStopping,
+    lr_plateau: Optional[bool] = LrPlateau,
+    weight_decay: Optional[float] = WeightDecay,
+    members: Optional[int] = Members,
+    tta: Optional[bool] = Tta,
     recipe: str = Recipe,
 ) -> None:
-    """K-fold cross-validation of a training recipe against two baselines."""
+    """K-fold cross-validation of a training recipe (members averaged per fold, as fit
+    exports them) against two baselines."""
     from .cv import cross_validate
 
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
                               img_size=img_size, architecture=architecture, target=target,
-                              augment=augment, early_stopping=early_stopping)
+                              augment=augment, early_stopping=early_stopping,
+                              lr_plateau=lr_plateau, weight_decay=weight_decay, members=members,
+                              tta=tta)
     try:
         cross_validate(data_dir, options, folds=folds, out_dir=out_dir or data_dir / "cv",
                        echo=_echo)

@@ -17,101 +17,50 @@ from typing import Callable
 
 import numpy as np
 
-from scorer.card import Target
-
-from .baselines import MeanBaseline, RidgeBaseline
 from .data import load_dataset, load_pixels
-from .fit import PIXEL_SCALE, FitOptions, train
-from .metrics import format_table, regression_metrics
+from .folds import fold_indices, ridge_sentence, run_folds, verdict
+from .metrics import format_table
+from .recipe import FitOptions
 
-HIGHER_IS_BETTER = ("spearman", "pairwise_accuracy", "same_quartile")
-
-
-def fold_indices(n: int, folds: int, seed: int) -> list[np.ndarray]:
-    order = np.random.default_rng(seed).permutation(n)
-    return [np.sort(part) for part in np.array_split(order, folds)]
+__all__ = ["cross_validate", "fold_indices", "verdict"]
 
 
 def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds: int = 5,
                    out_dir: str | os.PathLike[str] | None = None,
                    echo: Callable[[str], None] = print) -> dict:
-    import keras
-
+    """Cross-validate the recipe as `fit` would export it: ``options.members`` averaged
+    networks per fold (each also on the mirrored photo with ``options.tta``)."""
     dataset = load_dataset(data_dir)
     if len(dataset.samples) < folds * 4:
         raise ValueError(f"{data_dir}: {len(dataset.samples)} photos are too few for {folds} folds")
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes
-    parts = fold_indices(len(likes), folds, options.seed)
-    predictions = {name: np.zeros(len(likes)) for name in ("cnn", "ridge", "mean")}
-    per_fold: dict[str, list[dict]] = {name: [] for name in predictions}
-    for k, test_idx in enumerate(parts):
-        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
-        train_likes = likes[train_idx]
-        target = Target.fit(options.target, train_likes)
-        echo(f"fold {k + 1}/{folds}: {len(train_idx)} photos to train, {len(test_idx)} to test")
-        model, history = train(pixels[train_idx], target.forward(train_likes), options,
-                               echo=lambda _m: None, verbose=0)
-        raw = model.predict(pixels[test_idx].astype(np.float32) * PIXEL_SCALE, verbose=0).ravel()
-        predictions["cnn"][test_idx] = target.inverse(raw)
-        for baseline in (RidgeBaseline(), MeanBaseline()):
-            fitted = baseline.fit(pixels[train_idx], train_likes)
-            predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
-        for name in predictions:
-            per_fold[name].append(regression_metrics(likes[test_idx], predictions[name][test_idx],
-                                                     train_likes))
-        echo(f"  cnn Spearman {per_fold['cnn'][-1]['spearman']:.3f} after "
-             f"{len(history['loss'])} epochs; ridge {per_fold['ridge'][-1]['spearman']:.3f}")
-        keras.backend.clear_session()  # free the fold's graph before the next
-
-    summary = {name: _mean_and_std(per_fold[name]) for name in predictions}
+    run = run_folds(pixels, likes, options, folds, max(1, options.members), echo)
+    summary = run.summary
     report = {
-        "data": str(data_dir),
+        "data": Path(data_dir).name,
         "photos": int(len(likes)),
         "folds": folds,
         "options": {**asdict(options), "augment": list(options.augment)},
         "summary": summary,
-        "per_fold": per_fold,
+        "per_fold": run.per_fold,
+        "stopping_epochs": run.best_epochs,
         "verdict": verdict(summary),
     }
     rows = {name: {metric: values["mean"] for metric, values in summary[name].items()}
-            for name in predictions}
+            for name in run.predictions}
     echo(format_table(rows, len(likes)).replace("photos:", f"{folds}-fold cross-validation, photos:", 1))
     for line in report["verdict"]:
         echo(line)
+    echo(ridge_sentence(summary, folds))
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "cv.json").write_text(json.dumps(report, indent=2) + "\n")
-        plot_predictions(likes, predictions, out / "cv_predicted_vs_actual.png")
-        plot_error_by_likes(likes, predictions, out / "cv_error_by_likes.png")
+        plot_predictions(likes, run.predictions, out / "cv_predicted_vs_actual.png")
+        plot_error_by_likes(likes, run.predictions, out / "cv_error_by_likes.png")
         echo(f"wrote {out / 'cv.json'} and plots in {out}")
     return report
-
-
-def _mean_and_std(folds: list[dict]) -> dict[str, dict[str, float]]:
-    return {metric: {"mean": float(np.mean([f[metric] for f in folds])),
-                     "std": float(np.std([f[metric] for f in folds]))} for metric in folds[0]}
-
-
-def verdict(summary: dict) -> list[str]:
-    """Plain words: does the CNN beat each baseline on each metric (fold means)?"""
-    lines = []
-    for baseline in ("mean", "ridge"):
-        lost = []
-        for metric, values in summary["cnn"].items():
-            if baseline == "mean" and metric in ("spearman", "pairwise_accuracy"):
-                continue  # a constant has no ranking to compare with
-            cnn, other = values["mean"], summary[baseline][metric]["mean"]
-            better = cnn > other if metric in HIGHER_IS_BETTER else cnn < other
-            if not better:
-                lost.append(metric)
-        label = "the mean predictor" if baseline == "mean" else "the ridge regression on image statistics"
-        if lost:
-            lines.append(f"The CNN does NOT beat {label} on: {', '.join(lost)}.")
-        else:
-            lines.append(f"The CNN beats {label} on every metric.")
-    return lines
 
 
 def plot_predictions(likes: np.ndarray, predictions: dict[str, np.ndarray], path: Path) -> None:

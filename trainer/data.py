@@ -2,6 +2,7 @@
 
 1. notebook:    ``Images (jpg)/N.jpg`` beside ``y_likes_data.txt`` (``N: likes`` lines)
 2. manifest:    ``likes.csv`` with at least the columns ``filename`` and ``likes``
+                (optional ``posted_at``: ISO 8601 or seconds, for ``--detrend``)
 3. instaloader: ``<stem>.jpg`` (or ``<stem>_1.jpg``) beside ``<stem>.json[.xz]``
 
 Anything wrong stops training with one DataError line naming the file (and
@@ -18,6 +19,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,7 @@ class Sample:
     path: Path
     likes: float
     origin: str  # where the likes came from, e.g. "y_likes_data.txt:12"
+    posted_at: float | None = None  # seconds since 1970 (UTC), where the layout has it
 
 
 @dataclass
@@ -51,6 +54,14 @@ class Dataset:
     @property
     def likes(self) -> np.ndarray:
         return np.array([s.likes for s in self.samples], dtype=np.float64)
+
+    def post_times(self) -> np.ndarray:
+        """Every sample's post time; DataError naming the first without one."""
+        missing = next((s for s in self.samples if s.posted_at is None), None)
+        if missing is not None:
+            raise DataError(f"{missing.origin}: no post time for {missing.path.name} (--detrend "
+                            "needs a posted_at column in likes.csv, or an instaloader download)")
+        return np.array([s.posted_at for s in self.samples], dtype=np.float64)
 
 
 def load_dataset(folder: str | os.PathLike[str]) -> Dataset:
@@ -100,6 +111,24 @@ def parse_likes(text: str, origin: str) -> float:
     return likes
 
 
+def parse_time(text: str, origin: str) -> float | None:
+    """ISO 8601 (a time without a zone is UTC) or seconds since 1970; empty is None."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DataError(f"{origin}: posted_at {text!r} is neither ISO 8601 nor seconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 def _load_notebook(folder: Path) -> Dataset:
     likes_file = folder / NOTEBOOK_LIKES
     try:
@@ -143,7 +172,8 @@ def _load_manifest(folder: Path) -> Dataset:
                 if name in seen:
                     raise DataError(f"{origin}: duplicate entry for {name} (first at line {seen[name]})")
                 seen[name] = reader.line_num
-                samples.append(Sample(folder / name, parse_likes(row.get("likes") or "", origin), origin))
+                samples.append(Sample(folder / name, parse_likes(row.get("likes") or "", origin),
+                                      origin, parse_time(row.get("posted_at") or "", origin)))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{manifest}: cannot read ({exc})") from None
     return Dataset(folder, "manifest", samples)
@@ -175,7 +205,9 @@ def _load_instaloader(folder: Path) -> Dataset:
         count = _like_count(node)
         if count is None:
             raise DataError(f"{meta}: no like count (node.edge_media_preview_like.count)")
-        samples.append(Sample(image, parse_likes(str(count), str(meta)), str(meta)))
+        taken = node.get("taken_at_timestamp")
+        samples.append(Sample(image, parse_likes(str(count), str(meta)), str(meta),
+                              float(taken) if isinstance(taken, (int, float)) else None))
     return Dataset(folder, "instaloader", samples, skipped)
 
 

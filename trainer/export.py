@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ import tensorflow as tf
 from scorer.runtime import RUNTIMES
 
 REPRESENTATIVE_PHOTOS = 300  # calibration cost grows with this; 300 is a few seconds
+CANDIDATES = 1500  # photos and variants the extremes are looked for among (a predict each)
 EXTREME_PHOTOS = 20  # per end: the lowest and the highest predictions
 
 
@@ -45,6 +48,8 @@ def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
     """Training photos and their variants, always including the prediction extremes."""
     rng = np.random.default_rng(seed)
     pool = np.concatenate([pixels, augmented_variants(pixels)])
+    if len(pool) > CANDIDATES:  # an ensemble's predict is slow; a sample finds the extremes
+        pool = pool[np.sort(rng.choice(len(pool), CANDIDATES, replace=False))]
     scores = model.predict(pool.astype(np.float32) * pixel_scale, verbose=0).ravel()
     order = np.argsort(scores)
     extremes = np.concatenate([order[:EXTREME_PHOTOS], order[-EXTREME_PHOTOS:]])
@@ -66,17 +71,34 @@ def export_int8(model: tf.keras.Model, representative: np.ndarray, pixel_scale: 
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    # The converter prints the temporary SavedModel's signature to stdout.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # The converter prints the temporary SavedModel's signature to stdout, and its
+    # C++ half a line of quantizer settings to stderr: neither is for the person.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_fd(2):
+        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected"
         return converter.convert()
 
 
-def run_exported(model_path: Path, pixels: np.ndarray) -> dict[str, np.ndarray]:
+@contextlib.contextmanager
+def _quiet_fd(fd: int):
+    """Send what native code writes to ``fd`` to /dev/null for the duration."""
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def run_exported(model_path: Path, pixels: np.ndarray,
+                 timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """The raw outputs of the exported model under every installed TFLite runtime.
 
     Each runtime runs in its own process through the scorer (``scorer.npy``), so
     this checks exactly what a Pi will run. A runtime that is not installed
-    here is left out; one that is installed but fails raises.
+    here is left out; one that is installed but fails raises. ``timings``, if
+    given, receives each runtime's milliseconds per photo (one thread).
     """
     outputs: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,6 +116,8 @@ def run_exported(model_path: Path, pixels: np.ndarray) -> dict[str, np.ndarray]:
                     continue
                 raise RuntimeError(f"{model_path}: {runtime} failed: {proc.stderr.strip()[-500:]}")
             outputs[runtime] = np.load(out_path)
+            if timings is not None:
+                timings[runtime] = float(proc.stdout.split()[-1])
     if not outputs:
         raise RuntimeError("no TFLite runtime installed to verify the export with")
     return outputs

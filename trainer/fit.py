@@ -1,71 +1,43 @@
 """Fit the CNN on a person's photos and likes, export it as int8 TFLite, verify it.
 
-The steps follow the data: load the photos (with the scorer's preprocessing),
-split them, train, evaluate against a mean-predictor baseline, export to int8,
-run the export under every installed TFLite runtime, and write the model card
-and the loss plot beside the model. Each step is one small function below.
+The steps follow the data: load the photos (with the scorer's preprocessing);
+measure the recipe by k-fold cross-validation beside the mean and ridge
+baselines (each fold's network also exported to int8 and run by the scorer,
+so the int8 numbers are measured too) and let the folds' early stopping fix the
+number of epochs; refuse to replace a better model; train the members on every
+photo for that many epochs; average them in one graph; export to int8, run the
+export under every installed TFLite runtime; write the card and plots. With
+``folds=0`` the notebook's way is kept instead: one hold-out split.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+import statistics
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from scorer.card import SCHEMA_VERSION, Target, card_path_for, likes_distribution
+from scorer.card import Target, card_path_for
 
-from . import __version__
+from .card import build_card, read_previous_quality
 from .data import load_dataset, load_pixels
+from .folds import FoldRun, ridge_sentence, run_folds
 from .metrics import format_table, regression_metrics
+from .plots import plot_loss, plot_predicted_vs_actual
+from .recipe import (EPOCHS, MIN_PHOTOS, NOTEBOOK_RECIPE, PIXEL_SCALE, FitOptions)  # noqa: F401
+from .train import predict_raw, split_indices, train
 
-# The defaults of `spe-train fit`, chosen by the study in docs/STUDY.md: the
-# notebook's input and optimiser, with four changes that helped at 185 and at
-# 2,000 photos: the notebook's network plus a branch that compares the photo
-# with its mirror image ("mirror"), standardised log1p(likes) as the target
-# instead of raw likes, mirrored photos at random while training, and early
-# stopping (epochs is then an upper bound). `--recipe notebook` gives the
-# original recipe.
-EPOCHS = 60
-BATCH_SIZE = 32
-VAL_SPLIT = 0.2
-SEED = 0
-IMG_SIZE = 64
-ARCHITECTURE = "mirror"
-TARGET = "log1p-std"
-AUGMENT: tuple[str, ...] = ("flip",)
-EARLY_STOPPING = True
-EARLY_STOPPING_SPLIT = 0.1  # of the training photos, when early stopping is on
-EARLY_STOPPING_PATIENCE = 10
-# The stopping split is small (a tenth of a few hundred photos) and its loss
-# jumps about in the first epochs; never stop, nor pick weights, before this.
-EARLY_STOPPING_START = 10
-LEARNING_RATE = 1e-3  # Adam's default, as the notebook used
-PIXEL_SCALE = 1.0 / 255.0
-MIN_PHOTOS = 10
+__all__ = ["FitOptions", "FitResult", "WorseModelError", "fit", "NOTEBOOK_RECIPE", "EPOCHS"]
+AGREEMENT_PHOTOS = 500  # photos the int8 export is compared with the Keras model on
 
 
-@dataclass(frozen=True)
-class FitOptions:
-    epochs: int = EPOCHS
-    batch_size: int = BATCH_SIZE
-    val_split: float = VAL_SPLIT
-    seed: int = SEED
-    img_size: int = IMG_SIZE
-    architecture: str = ARCHITECTURE
-    target: str = TARGET
-    augment: tuple[str, ...] = AUGMENT
-    early_stopping: bool = EARLY_STOPPING
-
-
-# The original notebook's recipe, kept by name for comparison (`--recipe notebook`).
-NOTEBOOK_RECIPE = dict(architecture="notebook", target="raw", augment=(), early_stopping=False,
-                       img_size=64, epochs=30, batch_size=32)
+class WorseModelError(Exception):
+    """The new model measures worse than the one it would replace (exit 1 unless --force)."""
 
 
 @dataclass
@@ -75,148 +47,268 @@ class FitResult:
     table: str
 
 
-def split_indices(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed-seed shuffle, then the last ``val_split`` share is validation."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(round(n * val_split)))
-    return np.sort(order[:-n_val]), np.sort(order[-n_val:])
-
-
-def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions,
-          echo: Callable[[str], None], monitor: tuple[np.ndarray, np.ndarray] | None = None,
-          verbose: int = 2):
-    """Fit a fresh network on uint8 ``pixels`` and (transformed) ``targets``.
-
-    With early stopping, a fixed-seed tenth of these training photos decides
-    when to stop (and which weights to keep), so the caller's validation photos
-    stay unseen. Otherwise ``monitor`` (if given) is only watched, for the plot.
-    """
-    import keras
-    import tensorflow as tf
-
-    from .augment import augmenter
-    from .model import build_model
-
-    keras.utils.set_random_seed(options.seed)
-    tf.config.experimental.enable_op_determinism()
-    x = pixels.astype(np.float32) * PIXEL_SCALE
-    y = np.asarray(targets, dtype=np.float32)
-    callbacks = []
-    validation = None
-    if monitor is not None:
-        validation = (monitor[0].astype(np.float32) * PIXEL_SCALE, np.asarray(monitor[1], np.float32))
-    if options.early_stopping:
-        fit_idx, stop_idx = split_indices(len(x), EARLY_STOPPING_SPLIT, options.seed + 1)
-        validation = (x[stop_idx], y[stop_idx])
-        x, y = x[fit_idx], y[fit_idx]
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True,
-            start_from_epoch=EARLY_STOPPING_START))
-    model = build_model(options.architecture, options.img_size)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
-    echo(f"training {options.architecture} ({model.count_params():,} parameters) for up to "
-         f"{options.epochs} epochs on {len(x)} photos (target {options.target}, augment "
-         f"{','.join(options.augment) or 'none'}, early stopping "
-         f"{'on' if options.early_stopping else 'off'})")
-    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=options.seed)
-    if options.augment:
-        data = data.map(augmenter(options.augment, options.img_size, options.seed))
-    data = data.batch(options.batch_size).prefetch(2)
-    history = model.fit(data, validation_data=validation, epochs=options.epochs,
-                        callbacks=callbacks, verbose=verbose, shuffle=False)  # shuffled above
-    return model, history.history
-
-
-def plot_loss(history: dict, path: Path, early_stopping: bool = False) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(history["loss"], label="training loss")
-    if "val_loss" in history:
-        # With early stopping the monitored photos are the stopping split, a tenth
-        # of the training photos; without it, the validation photos.
-        ax.plot(history["val_loss"], label="early-stopping split loss" if early_stopping
-                else "validation loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error")
-    ax.set_yscale("log")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
-def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: FitOptions,
-        echo: Callable[[str], None] = print) -> FitResult:
-    from .export import export_int8, representative_set, run_exported
+def write_card(out: Path, card: dict) -> None:
+    write_atomically(card_path_for(out), (json.dumps(card, indent=2) + "\n").encode("utf-8"))
 
+
+def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: FitOptions,
+        echo: Callable[[str], None] = print, force: bool = False) -> FitResult:
     out = Path(out)
     if out.suffix != ".tflite":
         raise ValueError(f"{out}: the model file must end in .tflite")
     out.parent.mkdir(parents=True, exist_ok=True)
+    dataset, pixels = _prepare(data_dir, options, echo)
+    trend = _detrend(dataset, echo) if options.detrend else None
+    if options.folds >= 2:
+        result = _fit_cross_validated(dataset, pixels, out, options, echo, force)
+    else:
+        result = _fit_hold_out(dataset, pixels, out, options, echo, force)
+    if trend is not None:
+        result.card["detrend"] = trend
+        write_card(out, result.card)
+    return result
 
-    # Prepare the data.
+
+def _detrend(dataset, echo) -> dict:
+    """Replace every sample's likes by its likes at the account's latest level."""
+    from dataclasses import replace
+
+    from .trend import fit_trend
+
+    times = dataset.post_times()
+    trend = fit_trend(times, dataset.likes)
+    adjusted = trend.adjust(dataset.likes)
+    dataset.samples = [replace(s, likes=float(v)) for s, v in zip(dataset.samples, adjusted)]
+    summary = trend.to_json(times)
+    echo(f"detrended: the account's level grew by {summary['growth_log1p']:+.2f} in log1p(likes) "
+         f"from {summary['first_post']} to {summary['last_post']} (running median of "
+         f"{trend.window} posts); training on likes at the latest level")
+    return summary
+
+
+def _prepare(data_dir, options: FitOptions, echo):
     dataset = load_dataset(data_dir)
-    if len(dataset.samples) < MIN_PHOTOS:
-        raise ValueError(f"{data_dir}: {len(dataset.samples)} photos; at least {MIN_PHOTOS} needed")
+    if len(dataset.samples) < max(MIN_PHOTOS, options.folds * 4):
+        raise ValueError(f"{data_dir}: {len(dataset.samples)} photos; at least "
+                         f"{max(MIN_PHOTOS, options.folds * 4)} needed")
     skipped = ", ".join(f"{n} {why}" for why, n in dataset.skipped.items())
     echo(f"{len(dataset.samples)} photos with likes in {data_dir} ({dataset.layout} layout"
          + (f"; skipped {skipped})" if skipped else ")"))
-    pixels = load_pixels(dataset, options.img_size)
+    return dataset, load_pixels(dataset, options.img_size)
+
+
+# ---- the default: cross-validate, then train the members on every photo ----------------
+
+def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, force: bool):
+    likes = dataset.likes
+    echo(f"measuring the recipe: {options.folds}-fold cross-validation, one {options.architecture} "
+         f"network per fold (target {options.target}, augment "
+         f"{','.join(options.augment) or 'none'})")
+    with tempfile.TemporaryDirectory() as tmp:
+        int8 = np.zeros(len(likes))
+        exporter = _fold_exporter(Path(tmp), pixels, likes, options, int8)
+        run = run_folds(pixels, likes, options, options.folds, 1, echo, after_fold=exporter)
+    run.predictions["int8"] = int8
+    run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
+        np.arange(len(likes)), idx)]) for idx in exporter.test_parts]
+    summary = run.summary
+    sentence = ridge_sentence(summary, options.folds, "one network of this recipe")
+    echo(sentence)
+    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
+
+    epochs = (int(statistics.median(run.best_epochs)) if options.early_stopping
+              else options.epochs)
+    target = Target.fit(options.target, likes)
+    members, histories = [], []
+    for m in range(options.members):
+        echo(f"member {m + 1}/{options.members}: training on all {len(likes)} photos for "
+             f"{epochs} epochs (the median of the folds' stopping points)")
+        model, history, _ = train(pixels, target.forward(likes), options, epochs=epochs,
+                                  seed=options.seed + 1000 * m, echo=echo)
+        members.append(model)
+        histories.append(history)
+    from .ensemble import average
+
+    model = average(members, options.img_size, options.tta) if (
+        len(members) > 1 or options.tta) else members[0]
+    card, agreement = _export(model, pixels, likes, target, out, options, dataset, echo,
+                              epochs=epochs)
+    rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
+            for name in ("cnn", "int8", "ridge", "mean")}
+    card["metrics"] = {
+        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold, one network "
+                              "per fold (the exported average of "
+                              f"{options.members} trained on every photo is expected to do at "
+                              "least as well; docs/STUDY.md)",
+                       "n": int(len(likes)), "keras": rows["cnn"], "int8": rows["int8"],
+                       "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]},
+        "cross_validation": {"folds": options.folds, "summary": summary,
+                             "stopping_epochs": run.best_epochs},
+        "int8_vs_keras": agreement,
+    }
+    card["expected_quality"] = _expected_quality(summary, sentence)
+    table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
+                          "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
+                         len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
+                                                        "photos:", 1)
+    plot_loss(histories, out.with_suffix(".loss.png"))
+    plot_predicted_vs_actual(likes, run.predictions["int8"], out.with_suffix(".predicted.png"),
+                             f"{options.folds}-fold cross-validation, int8, out of fold")
+    return _report(out, card, table, agreement, sentence, echo)
+
+
+class _FoldExport:
+    """After each fold: export its network to int8, run it in the scorer, keep the predictions."""
+
+    def __init__(self, folder: Path, pixels, likes, options: FitOptions, int8: np.ndarray):
+        self.folder, self.pixels, self.likes = folder, pixels, likes
+        self.options, self.int8, self.test_parts = options, int8, []
+
+    def __call__(self, k, model, target, train_idx, test_idx) -> None:
+        from .export import export_int8, representative_set, run_exported
+
+        path = self.folder / f"fold{k + 1}.tflite"
+        tflite = export_int8(model, representative_set(model, self.pixels[train_idx],
+                                                       self.options.seed, PIXEL_SCALE), PIXEL_SCALE)
+        path.write_bytes(tflite)
+        card = build_card(path, tflite, target, self.likes[train_idx], self.options, None, 0)
+        write_card(path, card)
+        raw = next(iter(run_exported(path, self.pixels[test_idx]).values()))
+        self.int8[test_idx] = target.inverse(raw)
+        self.test_parts.append(test_idx)
+
+
+def _fold_exporter(folder, pixels, likes, options, int8) -> _FoldExport:
+    return _FoldExport(folder, pixels, likes, options, int8)
+
+
+def _check_gate(out: Path, spearman: float, force: bool, echo) -> None:
+    """Refuse to replace a model that measured better (or ship one no better than a constant)."""
+    previous = read_previous_quality(out)
+    if previous is None:
+        return
+    worse = []
+    if spearman <= 0.0:
+        worse.append(f"its Spearman {spearman:.3f} is no better than the mean predictor's 0")
+    if spearman < previous:
+        worse.append(f"its Spearman {spearman:.3f} is below the existing model's {previous:.3f}")
+    if not worse:
+        return
+    if force:
+        echo(f"replacing {out} although {' and '.join(worse)} (--force)")
+        return
+    raise WorseModelError(f"{out}: not replaced: {' and '.join(worse)}; "
+                          "--force replaces it anyway")
+
+
+def _expected_quality(summary: dict, sentence: str) -> dict:
+    def pick(name, metric):
+        return {"mean": summary[name][metric]["mean"], "std": summary[name][metric]["std"]}
+
+    return {"spearman": pick("int8", "spearman"), "mae_log1p": pick("int8", "mae_log1p"),
+            "pairwise_accuracy": pick("int8", "pairwise_accuracy"),
+            "ridge_spearman": pick("ridge", "spearman"), "mean_mae_log1p": pick("mean", "mae_log1p"),
+            "verdict": sentence}
+
+
+# ---- the notebook's way: one hold-out split ------------------------------------------
+
+def _fit_hold_out(dataset, pixels, out: Path, options: FitOptions, echo, force: bool):
     likes = dataset.likes
     train_idx, val_idx = split_indices(len(likes), options.val_split, options.seed)
-    train_likes = likes[train_idx]
+    train_likes, val_likes = likes[train_idx], likes[val_idx]
     target = Target.fit(options.target, train_likes)
+    monitor = None if options.early_stopping else (pixels[val_idx], target.forward(val_likes))
+    echo(f"training {options.architecture} for up to {options.epochs} epochs on "
+         f"{len(train_idx)} photos, {len(val_idx)} held out (target {options.target}, augment "
+         f"{','.join(options.augment) or 'none'}, early stopping "
+         f"{'on' if options.early_stopping else 'off'})")
+    members, histories = [], []
+    for m in range(options.members):
+        model, history, epochs = train(pixels[train_idx], target.forward(train_likes), options,
+                                       seed=options.seed + 1000 * m, monitor=monitor, echo=echo)
+        members.append(model)
+        histories.append(history)
+    from .ensemble import average
 
-    # Train.
-    monitor = None if options.early_stopping else (pixels[val_idx], target.forward(likes[val_idx]))
-    model, history = train(pixels[train_idx], target.forward(train_likes), options, echo, monitor)
-
-    # Evaluate the Keras model and the baseline.
-    val_likes = likes[val_idx]
-    keras_raw = model.predict(pixels[val_idx].astype(np.float32) * PIXEL_SCALE, verbose=0).ravel()
-    keras_likes = target.inverse(keras_raw)
-
-    # Export to int8 and run it under every installed runtime.
-    echo("exporting full-integer int8 TFLite")
-    tflite = export_int8(model, representative_set(model, pixels[train_idx], options.seed,
-                                                   PIXEL_SCALE), PIXEL_SCALE)
-    write_atomically(out, tflite)
-    card = build_card(out, tflite, target, train_likes, options, dataset, len(val_idx), history)
-    write_card(out, card)  # the runtimes refuse a model without its card
-    outputs = run_exported(out, pixels[val_idx])
-    int8_likes, agreement = check_runtimes(outputs, target, keras_likes, val_likes)
-
+    model = average(members, options.img_size, options.tta) if (
+        len(members) > 1 or options.tta) else members[0]
+    echo(f"{model.count_params():,} parameters")
+    keras_likes = target.inverse(predict_raw(model, pixels[val_idx]))
+    card, agreement = _export(model, pixels[train_idx], train_likes, target, out, options,
+                              dataset, echo, epochs=epochs, check=(pixels[val_idx], keras_likes,
+                                                                   val_likes))
+    int8_likes = agreement.pop("int8_likes")
     rows = {
         "keras": regression_metrics(val_likes, keras_likes, train_likes),
         "int8": regression_metrics(val_likes, int8_likes, train_likes),
         "mean baseline": regression_metrics(val_likes, np.full(len(val_likes), train_likes.mean()),
                                             train_likes),
     }
-    card["metrics"] = {"validation": {"n": int(len(val_idx)), **rows}, "int8_vs_keras": agreement}
-    write_card(out, card)
-    plot_path = out.with_suffix(".loss.png")
-    plot_loss(history, plot_path, options.early_stopping)
+    try:
+        _check_gate(out, rows["int8"]["spearman"], force, echo)
+    except WorseModelError:
+        Path(agreement["file"]).unlink(missing_ok=True)
+        raise
+    card["metrics"] = {"validation": {"how": f"one hold-out split of {len(val_idx)} photos",
+                                      "n": int(len(val_idx)), **rows},
+                       "int8_vs_keras": agreement}
+    card["training"]["validation_photos"] = int(len(val_idx))
     table = format_table(rows, len(val_idx))
-    echo(table)
-    echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
-         f"{agreement['relative_to_val_std']:.2%} of the validation likes' std; runtimes "
-         f"{', '.join(agreement['runtimes'])} agree")
-    echo(f"wrote {out}, {card_path_for(out)} and {plot_path}")
-    return FitResult(out, card, table)
+    plot_loss(histories, out.with_suffix(".loss.png"),
+              "early-stopping split" if options.early_stopping else "validation")
+    plot_predicted_vs_actual(val_likes, int8_likes, out.with_suffix(".predicted.png"),
+                             f"hold-out split of {len(val_idx)} photos, int8")
+    return _report(out, card, table, agreement, None, echo)
 
 
-def check_runtimes(outputs: dict[str, np.ndarray], target: Target, keras_likes: np.ndarray,
-                   val_likes: np.ndarray) -> tuple[np.ndarray, dict]:
+# ---- shared: export, verify, report ---------------------------------------------------
+
+def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions, dataset, echo,
+            epochs: int, check=None) -> tuple[dict, dict]:
+    """Export to int8 beside its card; compare int8 with Keras under every runtime.
+
+    ``check`` = (pixels, keras likes, actual likes) to compare on; by default a
+    sample of the training photos (all photos trained the final model).
+    """
+    from .export import export_int8, representative_set, run_exported
+
+    echo("exporting full-integer int8 TFLite")
+    tflite = export_int8(model, representative_set(model, pixels, options.seed, PIXEL_SCALE),
+                         PIXEL_SCALE)
+    # Written beside `out` and put in its place only once verified (and past the gate).
+    tmp = out.with_name(f".{out.stem}.new.tflite")
+    tmp.write_bytes(tflite)
+    card = build_card(tmp, tflite, target, likes, options, dataset, epochs)
+    card["model_file"] = out.name
+    card["parameters"] = int(model.count_params())
+    write_card(tmp, card)
+    if check is None:
+        sample = np.random.default_rng(options.seed).permutation(len(pixels))[:AGREEMENT_PHOTOS]
+        check = (pixels[sample], target.inverse(predict_raw(model, pixels[sample])), likes[sample])
+    check_pixels, keras_likes, actual = check
+    timings: dict[str, float] = {}
+    try:
+        outputs = run_exported(tmp, check_pixels, timings)
+    finally:
+        card_path_for(tmp).unlink(missing_ok=True)
+    agreement = _agreement(outputs, target, keras_likes, actual)
+    agreement["file"] = str(tmp)
+    card["cost"] = {"size_bytes": len(tflite), "parameters": int(model.count_params()),
+                    "members": options.members, "flip_averaged": options.tta,
+                    "ms_per_photo_one_thread": timings,
+                    "measured_on": f"{len(check_pixels)} photos, batches of 32, built-in kernels"}
+    return card, agreement
+
+
+def _agreement(outputs: dict[str, np.ndarray], target: Target, keras_likes: np.ndarray,
+               actual: np.ndarray) -> dict:
     """Every runtime must give the same outputs; measure int8 against Keras."""
     first_name, first = next(iter(outputs.items()))
     for name, other in outputs.items():
@@ -224,50 +316,31 @@ def check_runtimes(outputs: dict[str, np.ndarray], target: Target, keras_likes: 
             raise RuntimeError(f"{name} and {first_name} disagree on the exported model")
     int8_likes = target.inverse(first)
     diff = np.abs(int8_likes - keras_likes)
-    std = float(val_likes.std()) or 1.0
-    return int8_likes, {
-        "runtimes": sorted(outputs),
-        "mean_abs_diff": float(diff.mean()),
-        "max_abs_diff": float(diff.max()),
-        "relative_to_val_std": float(diff.mean() / std),
-    }
+    std = float(actual.std()) or 1.0
+    return {"runtimes": sorted(outputs), "mean_abs_diff": float(diff.mean()),
+            "max_abs_diff": float(diff.max()), "relative_to_likes_std": float(diff.mean() / std),
+            "relative_to_val_std": float(diff.mean() / std), "photos": int(len(actual)),
+            "int8_likes": int8_likes}
 
 
-def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray,
-               options: FitOptions, dataset, n_val: int, history: dict) -> dict:
-    return {
-        "schema": SCHEMA_VERSION,
-        "model_file": out.name,
-        "sha256": hashlib.sha256(tflite).hexdigest(),
-        "size_bytes": len(tflite),
-        "quantization": "full-integer int8 (weights, activations, input, output)",
-        "input": {
-            "height": options.img_size,
-            "width": options.img_size,
-            "channels": 3,
-            "channel_order": "RGB",
-            "resize": "squash to square, cv2.INTER_AREA, EXIF orientation applied",
-            "pixel_scaling": {"scale": PIXEL_SCALE, "offset": 0.0},
-        },
-        "target": target.to_json(),
-        "likes_distribution": likes_distribution(train_likes),
-        "training": {
-            **asdict(options),
-            "data": str(dataset.folder),
-            "layout": dataset.layout,
-            "photos": len(dataset.samples),
-            "train_photos": int(len(train_likes)),
-            "validation_photos": n_val,
-            "skipped": dict(dataset.skipped),
-            "optimizer": f"Adam(learning_rate={LEARNING_RATE})",
-            "loss": "mean squared error",
-            "epochs_run": len(history["loss"]),
-            "final_loss": float(history["loss"][-1]),
-        },
-        "trainer_version": __version__,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def write_card(out: Path, card: dict) -> None:
-    write_atomically(card_path_for(out), (json.dumps(card, indent=2) + "\n").encode("utf-8"))
+def _report(out: Path, card: dict, table: str, agreement: dict, sentence: str | None,
+            echo) -> FitResult:
+    """Put the verified export in place with its card, and say what was made."""
+    agreement.pop("int8_likes", None)
+    exported = Path(agreement.pop("file"))
+    card["metrics"]["int8_vs_keras"] = agreement
+    write_card(out, card)
+    os.replace(exported, out)
+    echo(table)
+    echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
+         f"{agreement['relative_to_likes_std']:.2%} of the likes' std on "
+         f"{agreement['photos']} photos; runtimes {', '.join(agreement['runtimes'])} agree")
+    cost = card["cost"]
+    echo(f"model: {cost['members']} network(s), {cost['parameters']:,} parameters, "
+         f"{cost['size_bytes'] / 1e6:.2f} MB, " + ", ".join(
+             f"{ms:.2f} ms/photo on {name}" for name, ms in cost["ms_per_photo_one_thread"].items()))
+    if sentence:
+        echo(sentence)
+    echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.loss.png')} and "
+         f"{out.with_suffix('.predicted.png')}")
+    return FitResult(out, card, table)
