@@ -25,8 +25,8 @@ def main(model: str, runtime: str, kernels: str, pixels_path: str, out: str, rep
     else:
         from ai_edge_litert import interpreter as module
     try:
-        options = {} if kernels == "default" else {
-            "experimental_op_resolver_type": module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        builtin = module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        options = {} if kernels == "default" else {"experimental_op_resolver_type": builtin}
         interpreter = module.Interpreter(model_path=model, num_threads=1, **options)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:

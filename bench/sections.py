@@ -164,14 +164,15 @@ def _start_daemon(inbox: Path, out: Path, model: Path, log: Path) -> subprocess.
     return proc
 
 
-def _rows(out: Path) -> list[list[str]]:
+def _rows(out: Path) -> list[dict[str, str]]:
+    """The CSV's rows by column name (scorer/ledger.py defines the columns)."""
     import csv
 
-    with open(out, newline="") as handle:
-        return list(csv.reader(handle))[1:]
+    with open(out, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
 
 
-def _wait_rows(out: Path, n: int, timeout: float) -> list[list[str]]:
+def _wait_rows(out: Path, n: int, timeout: float) -> list[dict[str, str]]:
     deadline = time.monotonic() + timeout
     while True:
         rows = _rows(out)
@@ -203,10 +204,11 @@ def watcher(work: Path, prepared: dict, sizes: dict) -> dict:
     rows = _wait_rows(out, count, 60)
     daemon.send_signal(signal.SIGTERM)
     daemon.wait()
-    delays = [datetime.fromisoformat(r[0].replace("Z", "+00:00")).timestamp() - closed[r[1]]
-              for r in rows if r[1] in closed]
+    delays = [datetime.fromisoformat(r["scored_at"].replace("Z", "+00:00")).timestamp()
+              - closed[r["path"]] for r in rows if r["path"] in closed]
     result["steady"] = {"rate_per_s": 20, "photos": count, "rows": len(rows),
-                        **{f"p{p}_ms": float(np.percentile(delays, p) * 1000) for p in (50, 95, 99)}}
+                        **{f"p{p}_ms": float(np.percentile(delays, p) * 1000)
+                           for p in (50, 95, 99)}}
     # Burst: N photos renamed into the inbox at once, against batch-score of the same.
     burst = photos[: sizes["burst"]]
     inbox, out = work / "burst-inbox", work / "burst.csv"
@@ -268,7 +270,8 @@ def report(results: dict) -> str:
              + (" (QUICK mode: small sizes, figures not meaningful)" if results["quick"] else "")]
     if "coldstart" in results:
         c = results["coldstart"]
-        lines += ["", "cold start, one photo (median):", f"{'path':<28}{'seconds':>9}{'peak RSS MiB':>14}{'spe faster':>12}"]
+        lines += ["", "cold start, one photo (median):",
+                  f"{'path':<28}{'seconds':>9}{'peak RSS MiB':>14}{'spe faster':>12}"]
         for name, v in c.items():
             lines.append(f"{name:<28}{v['seconds']:>9.2f}{v['peak_rss_mib']:>14.0f}"
                          f"{v.get('spe_speedup', 1.0):>11.1f}x")
@@ -283,7 +286,8 @@ def report(results: dict) -> str:
                              f"{v['share_of_ceiling']:>11.0%}{t['naive']:>18.1f}{v['vs_naive']:>9.1f}x")
     if "models" in results:
         lines += ["", "models (validation photos; diff = |tflite - keras| / std of likes):",
-                  f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime (kernels)':<26}{'ms b1':>7}{'ms b32':>8}"
+                  f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime (kernels)':<26}"
+                  f"{'ms b1':>7}{'ms b32':>8}"
                   f"{'mean diff':>11}{'max diff':>10}"]
         for name, v in results["models"].items():
             for runtime, kernels in RUNTIME_KERNELS:
@@ -293,13 +297,15 @@ def report(results: dict) -> str:
                 if "error" in r:
                     lines.append(head + f"cannot load: {r['error'][:60]}")
                 else:
-                    lines.append(head + f"{r['ms_per_photo_batch1']:>7.2f}{r['ms_per_photo_batch32']:>8.2f}"
+                    lines.append(head + f"{r['ms_per_photo_batch1']:>7.2f}"
+                                 f"{r['ms_per_photo_batch32']:>8.2f}"
                                  f"{r['mean_abs_diff_vs_keras_rel_std']:>11.2%}"
                                  f"{r['max_abs_diff_vs_keras_rel_std']:>10.2%}")
     if "watcher" in results:
         s, b = results["watcher"]["steady"], results["watcher"]["burst"]
         lines += ["", f"watcher: {s['photos']} photos at {s['rate_per_s']}/s, close-to-row delay "
-                      f"p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms",
+                      f"p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, "
+                      f"p99 {s['p99_ms']:.0f} ms",
                   f"burst of {b['photos']}: drained in {b['drain_seconds']:.2f} s; batch-score "
                   f"scored them in {b['batch_score_scoring_seconds']:.2f} s "
                   f"({b['batch_score_seconds']:.2f} s with start-up); ratio {b['ratio']:.2f}"]

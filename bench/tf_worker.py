@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 
 def write_row(path: str, photo: str, likes: float) -> None:
     with open(path, "w", newline="") as handle:
+        now = datetime.now(timezone.utc).isoformat()
         csv.writer(handle).writerows([["scored_at", "path", "predicted_likes"],
-                                      [datetime.now(timezone.utc).isoformat(), photo, f"{likes:.1f}"]])
+                                      [now, photo, f"{likes:.1f}"]])
 
 
 def lite(model: str, photo: str, out: str) -> None:
@@ -65,14 +66,14 @@ def prepare(work: str, n: int, epochs: int) -> None:
     import tensorflow as tf
 
     from scorer.card import Target
-    from trainer.data import load_dataset, load_pixels
-    from trainer.export import export_int8, representative_set
     from trainer.card import build_card
+    from trainer.data import load_dataset, load_pixels
     from trainer.ensemble import average
+    from trainer.export import export_int8, representative_set
     from trainer.fit import write_card
     from trainer.recipe import PIXEL_SCALE, FitOptions
-    from trainer.train import split_indices, train
     from trainer.synth import make_synthetic
+    from trainer.train import split_indices, train
 
     root = Path(work)
     data = root / "synth"

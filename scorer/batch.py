@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand
-from .engine import Engine
+from .engine import BATCH_SIZE, Engine
 from .ledger import Ledger, Row, display_path, one_line
 from .progress import Progress
 from .runtime import Model
 
 
 def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool = False,
-                threads: int = 2, batch_size: int = 32, force: bool = False,
+                threads: int = 2, batch_size: int = BATCH_SIZE, force: bool = False,
                 max_pixels: int = DEFAULT_MAX_PIXELS,
                 echo: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
     """Score ``paths`` (files, folders, globs); return the counts. Exit 1 when any failed."""

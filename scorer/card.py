@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,40 @@ import numpy as np
 
 from .errors import ModelError
 
-SCHEMA_VERSION = 1
-TARGET_TRANSFORMS = ("raw", "log1p", "standardize", "log1p-std")
+# The card's format. 1: the first trainer's ("schema"); 2: adds expected_quality,
+# cost and cross-validation (readers of 1 ignore them). A card of a higher
+# version than this scorer knows is refused with a clear line, not misread.
+CARD_VERSION = 2
+def _expm1(values: np.ndarray) -> np.ndarray:
+    # Clip before expm1: an output beyond any plausible post would overflow.
+    return np.expm1(np.clip(values, -50.0, 50.0))
+
+
+@dataclass(frozen=True)
+class Transform:
+    """How likes become what the network predicts (``forward``) and back (``inverse``).
+
+    ``fitted`` says the transform standardises: its mean and std are taken from
+    the training likes after ``base`` (log1p for log1p-std).
+    """
+
+    base: Callable[[np.ndarray], np.ndarray]
+    base_inverse: Callable[[np.ndarray], np.ndarray]
+    fitted: bool
+
+
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+# One table: adding a target transform is adding an entry.
+TRANSFORMS: dict[str, Transform] = {
+    "raw": Transform(_same, _same, fitted=False),
+    "log1p": Transform(np.log1p, _expm1, fitted=False),
+    "standardize": Transform(_same, _same, fitted=True),
+    "log1p-std": Transform(np.log1p, _expm1, fitted=True),
+}
+TARGET_TRANSFORMS = tuple(TRANSFORMS)
 
 
 @dataclass(frozen=True)
@@ -27,40 +60,29 @@ class Target:
     """How likes are turned into what the network predicts, and back."""
 
     transform: str = "raw"
-    # standardize: of the training likes; log1p-std: of their log1p.
+    # Of the training likes after the transform's base (fitted transforms only).
     mean: float = 0.0
     std: float = 1.0
 
     @classmethod
-    def fit(cls, transform: str, likes: np.ndarray) -> "Target":
+    def fit(cls, transform: str, likes: np.ndarray) -> Target:
         """The transform with its statistics taken from the training likes."""
-        if transform not in TARGET_TRANSFORMS:
-            raise ValueError(f"unknown target {transform!r}: choose {', '.join(TARGET_TRANSFORMS)}")
-        values = np.log1p(likes) if transform == "log1p-std" else np.asarray(likes, np.float64)
+        if transform not in TRANSFORMS:
+            raise ValueError(f"unknown target {transform!r}: choose {', '.join(TRANSFORMS)}")
+        values = TRANSFORMS[transform].base(np.asarray(likes, np.float64))
         return cls(transform, float(values.mean()), float(values.std() or 1.0))
 
     def forward(self, likes: np.ndarray) -> np.ndarray:
-        likes = np.asarray(likes, dtype=np.float64)
-        if self.transform == "log1p":
-            return np.log1p(likes)
-        if self.transform == "log1p-std":
-            return (np.log1p(likes) - self.mean) / self.std
-        if self.transform == "standardize":
-            return (likes - self.mean) / self.std
-        return likes
+        spec = TRANSFORMS[self.transform]
+        values = spec.base(np.asarray(likes, dtype=np.float64))
+        return (values - self.mean) / self.std if spec.fitted else values
 
     def inverse(self, output: np.ndarray) -> np.ndarray:
-        output = np.asarray(output, dtype=np.float64)
-        if self.transform in ("log1p", "log1p-std"):
-            if self.transform == "log1p-std":
-                output = output * self.std + self.mean
-            # Clip before expm1: an output beyond any plausible post would overflow.
-            likes = np.expm1(np.clip(output, -50.0, 50.0))
-        elif self.transform == "standardize":
-            likes = output * self.std + self.mean
-        else:
-            likes = output
-        return np.maximum(likes, 0.0)  # likes are never negative
+        spec = TRANSFORMS[self.transform]
+        values = np.asarray(output, dtype=np.float64)
+        if spec.fitted:
+            values = values * self.std + self.mean
+        return np.maximum(spec.base_inverse(values), 0.0)  # likes are never negative
 
     def to_json(self) -> dict[str, Any]:
         return {"transform": self.transform, "mean": self.mean, "std": self.std}
@@ -124,6 +146,10 @@ def read_card(model_path: Path) -> ModelCard:
         raise ModelError(f"{path}: model card missing (every .tflite needs its .json)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: unreadable model card ({exc})") from None
+    version = raw.get("card_version", raw.get("schema", 1)) if isinstance(raw, dict) else 1
+    if isinstance(version, int) and version > CARD_VERSION:
+        raise ModelError(f"{path}: card version {version} is from a newer trainer (this spe "
+                         f"reads up to {CARD_VERSION}): upgrade spe")
     try:
         inp = raw["input"]
         target = raw["target"]

@@ -12,12 +12,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from .cliutil import run_app
+from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
+from .engine import BATCH_SIZE
 from .errors import SpeError
 from .runtime import RUNTIMES, Model
 
@@ -30,10 +31,18 @@ app = typer.Typer(
 
 DEFAULT_THREADS = os.cpu_count() or 1
 
-ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL", show_default="the shipped starter model",
+ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
+                           show_default="the shipped starter model",
                            help="NAME.tflite, with its card NAME.json beside it.")
 RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
                              help=f"TFLite runtime: {', '.join(RUNTIMES)}.")
+# Options both commands take: declared once, so they carry the same help and default.
+ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
+                             help="Decoding threads.")
+BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
+                               envvar="SPE_BATCH_SIZE", help="Photos per interpreter call.")
+MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
+                               help="Refuse photos whose header claims more pixels.")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -41,7 +50,7 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def load_model(model: Optional[Path], runtime: str, threads: int = 1) -> Model:
+def load_model(model: Path | None, runtime: str, threads: int = 1) -> Model:
     try:
         return Model(model, runtime=runtime, threads=threads)
     except SpeError as exc:
@@ -51,21 +60,18 @@ def load_model(model: Optional[Path], runtime: str, threads: int = 1) -> Model:
 
 @app.command("batch-score")
 def batch_score(
-    paths: List[str] = typer.Argument(..., help="Photos, folders or glob patterns."),
-    model: Optional[Path] = ModelOption,
-    out: Optional[Path] = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
+    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns."),
+    model: Path | None = ModelOption,
+    out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
                                        help="Scores CSV to append to (created with a header)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
                                    help="Descend into sub-folders (and ** in patterns)."),
-    threads: int = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
-                                help="Decoding threads."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, max=1024, envvar="SPE_BATCH_SIZE",
-                                   help="Photos per interpreter call."),
+    threads: int = ThreadsOption,
+    batch_size: int = BatchSizeOption,
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
                                help="Score again photos the CSV already has for this model."),
     runtime: str = RuntimeOption,
-    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
-                                   help="Refuse photos whose header claims more pixels."),
+    max_pixels: int = MaxPixelsOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
@@ -81,7 +87,7 @@ def batch_score(
 
 
 @app.command()
-def info(model: Optional[Path] = ModelOption, runtime: str = RuntimeOption) -> None:
+def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
     loaded = load_model(model, runtime)
     card = loaded.card.raw
@@ -94,14 +100,16 @@ def info(model: Optional[Path] = ModelOption, runtime: str = RuntimeOption) -> N
         f"runtime:       {loaded.runtime}",
         f"input:         {loaded.card.height}x{loaded.card.width} {loaded.card.channel_order}, "
         f"target {loaded.card.target.transform}",
-        f"trained:       {card.get('created_at', '?')} by trainer {card.get('trainer_version', '?')} on "
-        f"{dist['n']} photos (likes {dist['min']:.0f} to {dist['max']:.0f}, median {dist['median']:.0f})",
+        f"trained:       {card.get('created_at', '?')} by trainer "
+        f"{card.get('trainer_version', '?')} on {dist['n']} photos (likes {dist['min']:.0f} "
+        f"to {dist['max']:.0f}, median {dist['median']:.0f})",
     ]
     for name in ("keras", "int8", "mean baseline"):
         if name in metrics:
             m = metrics[name]
             lines.append(f"{name + ':':<15}MAE {m['mae']:.1f}, RMSE {m['rmse']:.1f}, "
-                         f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} validation photos")
+                         f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} "
+                         "validation photos")
     if card.get("note"):
         lines.append(f"note:          {card['note']}")
     typer.echo("\n".join(lines))
@@ -110,7 +118,7 @@ def info(model: Optional[Path] = ModelOption, runtime: str = RuntimeOption) -> N
 
 
 def _load_config(ctx: typer.Context, param: typer.CallbackParam,
-                 value: Optional[Path]) -> Optional[Path]:
+                 value: Path | None) -> Path | None:
     """Read a TOML settings file into the defaults: flags and SPE_* variables still win."""
     if value is None:
         return value
@@ -129,29 +137,29 @@ def _load_config(ctx: typer.Context, param: typer.CallbackParam,
 @app.command()
 def watch(
     inbox: Path = typer.Argument(..., envvar="SPE_INBOX", help="Folder to watch for new photos."),
-    model: Optional[Path] = ModelOption,
-    out: Optional[Path] = typer.Option(None, "--out", envvar="SPE_OUT",
+    model: Path | None = ModelOption,
+    out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT",
                                        show_default="INBOX/scores.csv",
                                        help="Scores CSV, also the ledger of what is done."),
-    processed: Optional[Path] = typer.Option(None, "--processed", envvar="SPE_PROCESSED",
-                                             help="Move scored photos here (after their row is on disk)."),
-    failed: Optional[Path] = typer.Option(None, "--failed", envvar="SPE_FAILED",
+    processed: Path | None = typer.Option(None, "--processed", envvar="SPE_PROCESSED",
+                                             help="Move scored photos here (after their row "
+                                                  "is on disk)."),
+    failed: Path | None = typer.Option(None, "--failed", envvar="SPE_FAILED",
                                           help="Move photos that cannot be scored here."),
     rescan_interval: float = typer.Option(60.0, "--rescan-interval", min=0.1,
                                           envvar="SPE_RESCAN_INTERVAL",
                                           help="Seconds between scans for photos events missed."),
     polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING",
                                  help="Poll instead of inotify (network shares)."),
-    threads: int = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
-                                help="Decoding threads."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, max=1024, envvar="SPE_BATCH_SIZE"),
+    threads: int = ThreadsOption,
+    batch_size: int = BatchSizeOption,
     runtime: str = RuntimeOption,
-    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS"),
-    settle: float = typer.Option(1.0, "--settle", min=0.0, envvar="SPE_SETTLE",
+    max_pixels: int = MaxPixelsOption,
+    settle: float = typer.Option(SETTLE_SECONDS, "--settle", min=0.0, envvar="SPE_SETTLE",
                                  help="Seconds a file without a close event must stay unchanged."),
     log_level: str = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
                                   help="debug, info, warning or error."),
-    config: Optional[Path] = typer.Option(None, "--config", envvar="SPE_CONFIG", is_eager=True,
+    config: Path | None = typer.Option(None, "--config", envvar="SPE_CONFIG", is_eager=True,
                                           callback=_load_config,
                                           help="TOML settings file ([watch] table or top level)."),
 ) -> None:
@@ -161,11 +169,7 @@ def watch(
     from .ledger import Ledger
     from .watch import Watcher, WatchOptions
 
-    level = getattr(logging, log_level.upper(), None)
-    if not isinstance(level, int):
-        fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
-    # journald adds the time and the unit: a level and the message suffice.
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    _set_up_logging(log_level)
     if not inbox.is_dir():
         fail(f"{inbox}: inbox is not a folder")
     loaded = load_model(model, runtime)  # a bad model stops us before anything is written
@@ -187,6 +191,16 @@ def watch(
                            rescan_interval=rescan_interval, polling=polling, threads=threads,
                            batch_size=batch_size, max_pixels=max_pixels, settle=settle)
     raise typer.Exit(Watcher(options, loaded, ledger).run())
+
+
+def _set_up_logging(log_level: str) -> None:
+    import logging
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
+    # journald adds the time and the unit: a level and the message suffice.
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
 
 
 def main() -> None:

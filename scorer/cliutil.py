@@ -20,11 +20,11 @@ def run_app(app: typer.Typer, prog: str) -> NoReturn:
         sys.exit(130)
     except typer.TyperException as exc:  # click's UsageError and friends
         if type(exc).__name__ == "NoArgsIsHelpError":
-            exc.show()  # the help text, as a bare command should show
+            exc.show()  # type: ignore[attr-defined]  # the help text, as a bare command shows
             sys.exit(2)
         message = " ".join(exc.format_message().split())
-        command = f"{prog} {exc.ctx.info_name}" if getattr(exc, "ctx", None) and \
-            exc.ctx.info_name != prog else prog
+        ctx = getattr(exc, "ctx", None)
+        command = f"{prog} {ctx.info_name}" if ctx and ctx.info_name != prog else prog
         typer.echo(f"{prog}: {message} (see '{command} --help')", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(result if isinstance(result, int) else 0)

@@ -24,6 +24,8 @@ from .errors import OutputError, PhotoError
 from .ledger import Ledger, Row
 from .runtime import Model
 
+BATCH_SIZE = 32  # photos per interpreter call: the default of both commands
+
 
 @dataclass
 class Outcome:
@@ -52,7 +54,8 @@ class _Prepared:
 
 
 class Engine:
-    def __init__(self, model: Model, ledger: Ledger, threads: int = 2, batch_size: int = 32,
+    def __init__(self, model: Model, ledger: Ledger, threads: int = 2,
+                 batch_size: int = BATCH_SIZE,
                  force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
                  skip_failed: bool = False, follow_symlinks: bool = True,
                  linger: float = 0.02) -> None:
@@ -136,10 +139,11 @@ class Engine:
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
         if decoded:
-            likes = self.model.predict(np.stack([item.pixels for item in decoded]))
+            likes = self.model.predict(np.stack([item.pixels for item in decoded
+                                                 if item.pixels is not None]))
             percentiles = self.model.percentile(likes)
-            predictions = {id(item): (float(l), float(p))
-                           for item, l, p in zip(decoded, likes, percentiles)}
+            predictions = {id(item): (float(like), float(p))
+                           for item, like, p in zip(decoded, likes, percentiles, strict=True)}
         outcomes: list[Outcome] = []
         rows: list[Row] = []
         for item in items:
@@ -156,8 +160,10 @@ class Engine:
             outcomes.append(Outcome(item.path, item.display, row, item.token))
         self.ledger.append(rows)  # raises OutputError: then nothing below counts
         for outcome in outcomes:
-            self.counts["skipped" if outcome.skipped else
-                        ("scored" if outcome.row.ok else "failed")] += 1
+            if outcome.row is None:
+                self.counts["skipped"] += 1
+            else:
+                self.counts["scored" if outcome.row.ok else "failed"] += 1
         return outcomes
 
     def close(self) -> None:

@@ -28,6 +28,10 @@ class ModelError(SpeError):
     """The model or its card is missing, corrupt or does not match (fatal, exit 2)."""
 
 
+class RuntimeMissing(ModelError):
+    """The TFLite runtime asked for is not installed (the trainer skips it when verifying)."""
+
+
 class OutputError(SpeError):
     """The scores CSV cannot be opened or written (fatal at start, exit 2)."""
 

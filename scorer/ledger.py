@@ -4,6 +4,11 @@ Rows are appended with O_APPEND in whole-row writes and fsynced after each
 batch, so a kill leaves at most a half row at the very end; opening the file
 again cuts that half row off before anything else is appended. An exclusive
 lock keeps two spe processes from interleaving rows in one file.
+
+The columns are defined once (COLUMNS) and rows are read and written by name:
+a CSV whose header has the known columns in another order, or extra columns a
+person added, is still the ledger, and the rows appended to it follow its own
+header (extra columns left empty). A UTF-8 BOM before the header is allowed.
 """
 
 from __future__ import annotations
@@ -55,25 +60,38 @@ class Row:
     def ok(self) -> bool:
         return not self.error
 
-    def cells(self) -> list[str]:
-        return [
-            datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            neutralise(self.path),
-            self.sha256,
-            "" if self.predicted_likes is None or self.error else f"{max(self.predicted_likes, 0.0):.1f}",
-            "" if self.percentile is None or self.error else f"{self.percentile:.1f}",
-            self.model,
-            "error" if self.error else "ok",
-            neutralise(self.error),
-        ]
+    def record(self) -> dict[str, str]:
+        """The row's cells by column name."""
+        failed = bool(self.error) or self.predicted_likes is None
+        return {
+            "scored_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "path": neutralise(self.path),
+            "sha256": self.sha256,
+            "predicted_likes": "" if failed else f"{max(self.predicted_likes or 0.0, 0.0):.1f}",
+            "percentile": "" if self.percentile is None or self.error else f"{self.percentile:.1f}",
+            "model": self.model,
+            "status": "error" if self.error else "ok",
+            "error": neutralise(self.error),
+        }
 
 
-def encode_rows(rows: list[Row]) -> bytes:
+def encode_rows(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> bytes:
+    """RFC 4180 rows in the order of ``columns``; a column the row does not know is empty."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
+    writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow(row.cells())
+        record = row.record()
+        writer.writerow([record.get(column, "") for column in columns])
     return buffer.getvalue().encode("utf-8")
+
+
+def accepted_header(header: list[str]) -> tuple[str, ...] | None:
+    """The file's columns if it is a scores CSV (all known columns, any order), else None."""
+    columns = tuple(cell.strip() for cell in header)
+    if columns and columns[0].startswith("\ufeff"):
+        columns = (columns[0][1:], *columns[1:])
+    return columns if set(COLUMNS) <= set(columns) else None
 
 
 def complete_length(data: bytes) -> int:
@@ -101,6 +119,7 @@ class Ledger:
         self.scored: set[tuple[str, str]] = set()  # (sha256, model) with an ok row
         self.failed: set[tuple[str, str, str]] = set()  # (path, sha256, model) with an error row
         self.repaired_bytes = 0
+        self.columns: tuple[str, ...] = COLUMNS  # the file's own order once opened
         self._fd: int | None = None
         self.open()
 
@@ -135,17 +154,20 @@ class Ledger:
             self.repaired_bytes = len(data) - whole
             data = data[:whole]
         if not data:
+            self.columns = COLUMNS
             self._write(fd, HEADER.encode("utf-8"))
             return
         text = data.decode("utf-8", "replace")
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, [])
-        if tuple(header) != COLUMNS:
+        columns = accepted_header(header)
+        if columns is None:
             raise OutputError(f"{self.path}: not a scores CSV (header {','.join(header)[:60]!r})")
+        self.columns = columns
         for cells in reader:
-            if len(cells) != len(COLUMNS):
+            if len(cells) != len(columns):
                 continue  # a damaged row from elsewhere: ignored, never rewritten
-            record = dict(zip(COLUMNS, cells))
+            record = dict(zip(columns, cells, strict=False))
             if record["status"] == "ok":
                 self.scored.add((record["sha256"], record["model"]))
             else:
@@ -161,13 +183,16 @@ class Ledger:
         """Write rows whole and on disk, or raise OutputError having written nothing."""
         if not rows:
             return
-        data = encode_rows(rows)
         if self.path is None:
-            sys.stdout.write(data.decode("utf-8").replace("\r\n", "\n"))
+            sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
             sys.stdout.flush()
         else:
-            assert self._fd is not None, "ledger is closed"
-            self._write(self._fd, data)
+            if self._fd is None:
+                # A reopen (SIGHUP) failed earlier: try again now; OutputError if it
+                # still cannot, and the caller waits and retries like any output error.
+                self.open()
+            assert self._fd is not None
+            self._write(self._fd, encode_rows(rows, self.columns))
         for row in rows:
             if row.ok:
                 self.scored.add((row.sha256, row.model))

@@ -25,17 +25,15 @@ class Notifier:
         # Ping at half the interval, as sd_watchdog_enabled(3) advises.
         self.watchdog_interval = int(usec) / 2e6 if watchdog else None
         self._last_ping = 0.0
-
-    @property
-    def enabled(self) -> bool:
-        return self._address is not None
+        self._last_status = ""
 
     def send(self, *fields: str) -> None:
         if self._address is None:
             return
         try:
             if self._socket is None:
-                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                self._socket = socket.socket(socket.AF_UNIX,
+                                             socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
             self._socket.sendto("\n".join(fields).encode("utf-8"), self._address)
         except OSError:
             pass  # systemd gone or socket unreachable: never a reason to stop scoring
@@ -44,7 +42,10 @@ class Notifier:
         self.send("READY=1", f"STATUS={status}")
 
     def status(self, status: str) -> None:
-        self.send(f"STATUS={status}")
+        """Tell systemd the status line, when it changed (the loop calls this every turn)."""
+        if status != self._last_status:
+            self._last_status = status
+            self.send(f"STATUS={status}")
 
     def stopping(self) -> None:
         self.send("STOPPING=1")

@@ -16,16 +16,20 @@ import time
 
 import numpy as np
 
-from .errors import SpeError
+from .errors import RuntimeMissing, SpeError
 from .runtime import Model
 
 BATCH = 32
+EXIT_RUNTIME_MISSING = 3  # the trainer skips that runtime; any other failure is an error
 
 
 def main(argv: list[str]) -> int:
     model_path, runtime, pixels_path, out_path = argv
     try:
         model = Model(model_path, runtime=runtime, threads=1)
+    except RuntimeMissing as exc:
+        print(exc.reason, file=sys.stderr)
+        return EXIT_RUNTIME_MISSING
     except SpeError as exc:
         print(exc.reason, file=sys.stderr)
         return 2

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .card import ModelCard, percentile_of, read_card
-from .errors import ModelError, UsageError
-
-RUNTIMES = ("auto", "tflite-runtime", "litert")
+from .errors import ModelError, RuntimeMissing, UsageError
 
 
 def default_model_path() -> Path:
@@ -33,26 +32,38 @@ def default_model_path() -> Path:
         return Path(__file__).resolve().parent.parent / "models" / "default.tflite"
 
 
+def _tflite_runtime() -> Any:
+    from tflite_runtime import interpreter
+
+    return interpreter
+
+
+def _litert() -> Any:
+    from ai_edge_litert import interpreter
+
+    return interpreter
+
+
+# One table: a runtime's name -> the loader of its ``interpreter`` module, in the
+# order ``auto`` tries them (tflite-runtime first, as a Pi OS 12 install has it).
+# Adding a runtime is adding an entry; the CLI and the trainer read the table.
+LOADERS: dict[str, Callable[[], Any]] = {"tflite-runtime": _tflite_runtime, "litert": _litert}
+RUNTIMES = ("auto", *LOADERS)
+INSTALL_HINT = "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert"
+
+
 def interpreter_module(runtime: str = "auto") -> tuple[Any, str]:
     """The ``interpreter`` module of the chosen runtime and the runtime's name."""
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if runtime in ("auto", "tflite-runtime"):
+    for name in (LOADERS if runtime == "auto" else [runtime]):
         try:
-            from tflite_runtime import interpreter
-
-            return interpreter, "tflite-runtime"
+            return LOADERS[name](), name
         except ImportError:
-            if runtime == "tflite-runtime":
-                raise ModelError("runtime tflite-runtime is not installed") from None
-    try:
-        from ai_edge_litert import interpreter
-    except ImportError:
-        raise ModelError(
-            "no TFLite runtime installed: pip install tflite-runtime (Python <= 3.11)"
-            " or ai-edge-litert"
-        ) from None
-    return interpreter, "litert"
+            continue
+    if runtime == "auto":
+        raise RuntimeMissing(f"no TFLite runtime installed: {INSTALL_HINT}")
+    raise RuntimeMissing(f"runtime {runtime} is not installed")
 
 
 class Model:
@@ -90,7 +101,8 @@ class Model:
         shape = tuple(int(v) for v in self._input["shape"][1:])
         expected = (self.card.height, self.card.width, self.card.channels)
         if shape != expected:
-            raise ModelError(f"{self.path}: input shape {shape} does not match its card's {expected}")
+            raise ModelError(f"{self.path}: input shape {shape} does not match its card's "
+                             f"{expected}")
         self._batch = int(self._input["shape"][0])
 
     @property

@@ -26,9 +26,10 @@ def spe(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: f
                           env={**os.environ, **(env or {})}, timeout=timeout, **kwargs)
 
 
-def spe_train(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def spe_train(*args: str, cwd: Path | None = None, timeout: float = 600,
+              env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "spe-train"), *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+                          cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

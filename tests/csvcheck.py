@@ -19,4 +19,4 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     for row in rows[1:]:
         assert len(row) == len(COLUMNS), row
         assert tuple(row) != COLUMNS, "header written twice"
-    return [dict(zip(COLUMNS, row)) for row in rows[1:]]
+    return [dict(zip(COLUMNS, row, strict=False)) for row in rows[1:]]

@@ -36,7 +36,8 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} in the log after {timeout} s:\n{self.log_text()}")
+                raise AssertionError(f"no {text!r} in the log after {timeout} s:\n"
+                                     f"{self.log_text()}")
             time.sleep(0.05)
 
     def rows(self) -> list[dict[str, str]]:
@@ -45,13 +46,15 @@ class Daemon:
     def wait_rows(self, n: int, timeout: float = 60) -> list[dict[str, str]]:
         deadline = time.monotonic() + timeout
         while True:
-            rows = self.rows() if self.out.exists() and self.out.read_bytes().endswith(b"\r\n") else []
+            whole = self.out.exists() and self.out.read_bytes().endswith(b"\r\n")
+            rows = self.rows() if whole else []
             if len(rows) >= n:
                 return rows
             if self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"{len(rows)} rows, not {n}, after {timeout} s:\n{self.log_text()[-3000:]}")
+                raise AssertionError(f"{len(rows)} rows, not {n}, after {timeout} s:\n"
+                                     f"{self.log_text()[-3000:]}")
             time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:

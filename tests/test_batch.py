@@ -44,7 +44,8 @@ def test_scorer_never_imports_tensorflow(photos, tmp_path):
     code = (
         "import sys\nfrom scorer.cli import app\n"
         "try:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'trainer', 'tf_keras'})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "               & {'tensorflow', 'keras', 'trainer', 'tf_keras'})\n"
         "print('HEAVY', heavy, code)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, "batch-score", str(photos), "--out",

@@ -49,9 +49,11 @@ def test_verdict_says_when_the_cnn_loses():
                 "spearman": {"mean": spearman}, "pairwise_accuracy": {"mean": spearman},
                 "same_quartile": {"mean": spearman}}
 
-    lines = verdict({"cnn": metrics(100, 0.5), "ridge": metrics(90, 0.6), "mean": metrics(200, 0.0)})
+    lines = verdict({"cnn": metrics(100, 0.5), "ridge": metrics(90, 0.6),
+                     "mean": metrics(200, 0.0)})
     assert lines[0] == "The CNN beats the mean predictor on every metric."
-    assert lines[1].startswith("The CNN does NOT beat the ridge regression on image statistics on: mae")
+    assert lines[1].startswith(
+        "The CNN does NOT beat the ridge regression on image statistics on: mae")
 
 
 def test_ranking_metrics():
@@ -89,3 +91,26 @@ def test_ridge_sentence_weighs_the_gap_against_the_fold_spread():
                              "within the fold spread")
     worse = ridge_sentence(summary(0.50, 0.01, 0.60, 0.01), 3)
     assert worse.startswith("Verdict: the CNN is NOT better than the ridge baseline (-0.100)")
+
+
+@pytest.mark.parametrize("transform", ["raw", "log1p", "standardize", "log1p-std"])
+def test_target_transforms_round_trip(transform):
+    from scorer.card import Target
+
+    likes = np.array([0.0, 3.0, 40.0, 512.0, 12000.0])
+    target = Target.fit(transform, likes)
+    forward = target.forward(likes)
+    np.testing.assert_allclose(target.inverse(forward), likes, rtol=1e-9, atol=1e-9)
+    if transform.endswith("std") or transform == "standardize":
+        assert abs(forward.mean()) < 1e-9 and abs(forward.std() - 1.0) < 1e-9
+    assert target.inverse(np.array([-1e9]))[0] == 0.0  # never negative
+
+
+def test_percentiles_midpoint_of_ties():
+    from scorer.card import percentile_of
+
+    grid = [float(v) for v in np.percentile(np.arange(1, 102), np.arange(101))]
+    # 51 is the 50th percentile exactly: it counts half below and half at.
+    assert percentile_of(np.array([0.0, 51.0, 1e9]), grid).tolist() == [0.0, 50.5, 100.0]
+    flat = [5.0] * 101
+    assert percentile_of(np.array([5.0]), flat).tolist() == [50.5]  # the middle of the ties

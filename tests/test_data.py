@@ -54,7 +54,8 @@ def test_manifest_layout(tmp_path):
     (folder / "pics").mkdir(parents=True)
     shutil.copy(SAMPLES / "rocket.jpg", folder / "pics" / "a.jpg")
     shutil.copy(SAMPLES / "coffee.png", folder / "b.png")
-    (folder / "likes.csv").write_text("filename,likes,caption\npics/a.jpg,10,launch\nb.png,3.5,\"cup, hot\"\n")
+    (folder / "likes.csv").write_text(
+        "filename,likes,caption\npics/a.jpg,10,launch\nb.png,3.5,\"cup, hot\"\n")
     dataset = load_dataset(folder)
     assert dataset.layout == "manifest"
     assert [(s.path.name, s.likes) for s in dataset.samples] == [("a.jpg", 10), ("b.png", 3.5)]
@@ -125,7 +126,8 @@ def test_image_that_does_not_decode(tmp_path):
     folder = notebook(tmp_path, [f"{i}: {i * 10}" for i in range(1, 13)], images=12)
     (folder / "Images (jpg)" / "7.jpg").write_bytes(b"this is not a photo")
     line = fit_fails(folder, tmp_path)
-    assert "7.jpg: not a JPEG, PNG or WebP image (listed at" in line and "y_likes_data.txt:7" in line
+    assert "7.jpg: not a JPEG, PNG or WebP image (listed at" in line
+    assert "y_likes_data.txt:7" in line
 
 
 def test_empty_folder(tmp_path):

@@ -124,8 +124,9 @@ def test_full_output_keeps_photos_and_catches_up(tmp_path, burst):
         assert moved <= scored, "a photo was moved without its row"
         assert {p.name for p in inbox.iterdir()} >= {p.name for p in photos} - scored - moved
         assert out.stat().st_size <= 2000
+        # The disk has room again.
         resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE,
-                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # the disk has room again
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         rows = daemon.wait_rows(40, timeout=60)
         wait_until(lambda: len(list(done.iterdir())) == 40, 20, "all photos moved")
         assert sorted(Path(r["path"]).name for r in rows) == sorted(p.name for p in photos)
@@ -195,7 +196,8 @@ def test_hostile_and_broken_files_among_good_photos(tmp_path, burst):
             os.rename(os.fsdecode(p) + ".tmp", p)
         drop("noread.jpg", unreadable, "permission denied")
         shutil.copy(SAMPLES / "rocket.jpg", outside / "secret.jpg")
-        drop("link-out.jpg", lambda p: os.symlink(outside / "secret.jpg", p), "symlink, not followed")
+        drop("link-out.jpg", lambda p: os.symlink(outside / "secret.jpg", p),
+             "symlink, not followed")
         drop("loop.jpg", lambda p: os.symlink(p, p), "symlink, not followed")
         drop("fifo.jpg", lambda p: os.mkfifo(p), "not a regular file")
         for i, name in enumerate(["with space.jpg", "a,b.jpg", 'say "cheese".jpg', "new\nline.jpg",
@@ -213,10 +215,11 @@ def test_hostile_and_broken_files_among_good_photos(tmp_path, burst):
             daemon.wait_rows(total, timeout=30)
         except AssertionError:
             seen = {r["path"].rsplit("/", 1)[-1] for r in daemon.rows()}
-            wanted = {os.fsencode(n).decode("utf-8", "backslashreplace") for n in hostile} | expected_ok
+            wanted = ({os.fsencode(n).decode("utf-8", "backslashreplace") for n in hostile}
+                      | expected_ok)
             raise AssertionError(f"no rows for {sorted(wanted - seen)}; log:\n"
-                                 + "\n".join(l for l in daemon.log_text().splitlines()
-                                             if "scored" not in l)) from None
+                                 + "\n".join(line for line in daemon.log_text().splitlines()
+                                             if "scored" not in line)) from None
         time.sleep(1.0)
         rows = daemon.rows()  # strict RFC 4180 parse, valid UTF-8
         assert len(rows) == total, [r["path"] for r in rows]
@@ -267,6 +270,36 @@ def test_bad_model_stops_the_daemon_before_anything_is_written(tmp_path, fault):
     assert len(lines) == 1 and lines[0].startswith("spe: ") and "Traceback" not in proc.stderr
     assert not out.exists() and not done.exists()
     assert [p.name for p in inbox.iterdir()] == ["rocket.jpg"]
+
+
+def test_a_photo_whose_closed_event_was_lost_is_still_scored(tmp_path, burst):
+    """Modified seen, Closed lost in an overflow: judged by size and mtime after the timeout.
+
+    Before the watcher's split, such a file stayed pending for ever and the
+    rescan passed over pending files, so it was never scored.
+    """
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    daemon = Daemon(inbox, tmp_path / "scores.csv", "--rescan-interval", "2", "--settle", "0.2")
+    try:
+        data = burst[0].read_bytes()
+        with open(inbox / "slow.jpg", "wb") as writer:
+            writer.write(data[: len(data) // 2])
+            writer.flush()
+            time.sleep(0.5)  # the daemon sees Modified and waits for Closed
+            daemon.proc.send_signal(signal.SIGSTOP)
+            junk = inbox / ".churn"
+            for _ in range(limit // 2 + 100):  # fill the queue: what follows is dropped
+                junk.write_bytes(b"")
+                junk.unlink()
+            writer.write(data[len(data) // 2:])
+        daemon.proc.send_signal(signal.SIGCONT)  # its Closed event was dropped
+        rows = daemon.wait_rows(1, timeout=20)  # the timeout is 30 settles: 6 s here
+        assert [(Path(r["path"]).name, r["status"]) for r in rows] == [("slow.jpg", "ok")]
+        assert "overflow" in daemon.log_text()
+    finally:
+        assert daemon.stop() == 0
 
 
 def test_photos_whose_events_were_lost_are_scored_by_the_rescan(tmp_path, burst):

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 def test_synth_writes_notebook_layout(tmp_path):
     proc = spe_train("synth", str(tmp_path / "s"), "--n", "12", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
-    lines = [l for l in (tmp_path / "s" / "y_likes_data.txt").read_text().splitlines()
-             if not l.startswith("#")]
+    lines = [line for line in (tmp_path / "s" / "y_likes_data.txt").read_text().splitlines()
+             if not line.startswith("#")]
     assert len(lines) == 12 and lines[0].startswith("1: ")
     assert len(list((tmp_path / "s" / "Images (jpg)").glob("*.jpg"))) == 12
 
@@ -145,7 +145,8 @@ def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_
     assert refused.returncode == 1, refused.stderr[-2000:]
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith(f"spe-train: {out}: not replaced: its Spearman ")
-    assert "below the existing model's 0.950" in last and last.endswith("--force replaces it anyway")
+    assert "below the existing model's 0.950" in last
+    assert last.endswith("--force replaces it anyway")
     assert (out.read_bytes(), out.with_suffix(".json").read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["better.json", "better.tflite", "data"]
     forced = spe_train("fit", str(data), "--out", str(out), *quick, "--force")
@@ -204,4 +205,31 @@ def test_notebook_recipe_by_name(synth_dir, tmp_path):
 def test_fit_refuses_a_non_tflite_name(synth_dir, tmp_path):
     proc = spe_train("fit", str(synth_dir), "--out", str(tmp_path / "model.bin"), "--epochs", "1")
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == f"spe-train: {tmp_path / 'model.bin'}: the model file must end in .tflite"
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"spe-train: {tmp_path / 'model.bin'}: the model file must end in .tflite")
+
+
+def test_fit_with_only_tflite_runtime_installed(tmp_path):
+    """`pip install '.[train]'` on Python 3.11 brings tflite-runtime but not ai-edge-litert.
+
+    ai-edge-litert is installed here (the dev extra), so its absence is made by
+    a package of that name on PYTHONPATH that fails to import, exactly as a
+    missing one does; the trainer's verifying subprocesses inherit it.
+    """
+    from trainer.synth import make_synthetic
+
+    shim = tmp_path / "shim" / "ai_edge_litert"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'ai_edge_litert'\", name='ai_edge_litert')\n")
+    data = tmp_path / "data"
+    make_synthetic(data, n=30, seed=9)
+    out = tmp_path / "m.tflite"
+    proc = spe_train("fit", str(data), "--out", str(out), "--folds", "2", "--members", "1",
+                     "--epochs", "1", "--architecture", "deep-small",
+                     env={"PYTHONPATH": str(shim.parent)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "verified under tflite-runtime" in proc.stderr and "litert" not in proc.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["metrics"]["int8_vs_keras"]["runtimes"] == ["tflite-runtime"]
+    assert list(card["cost"]["ms_per_photo_one_thread"]) == ["tflite-runtime"]

@@ -31,7 +31,8 @@ def assert_fatal(proc, fragment: str, out: Path | None = None) -> None:
 
 def test_missing_model(tmp_path, photos):
     out = tmp_path / "s.csv"
-    proc = spe("batch-score", str(photos), "--model", str(tmp_path / "nope.tflite"), "--out", str(out))
+    proc = spe("batch-score", str(photos), "--model", str(tmp_path / "nope.tflite"),
+               "--out", str(out))
     assert_fatal(proc, "model card missing", out)
 
 
@@ -81,6 +82,17 @@ def test_malformed_card(tmp_path):
     model = copy_model(tmp_path)
     model.with_suffix(".json").write_text("{ not json")
     assert_fatal(spe("info", "--model", str(model)), "unreadable model card")
+
+
+def test_card_from_a_newer_trainer(tmp_path, photos):
+    model = copy_model(tmp_path)
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["card_version"] = 99
+    model.with_suffix(".json").write_text(json.dumps(card))
+    out = tmp_path / "s.csv"
+    proc = spe("batch-score", str(photos), "--model", str(model), "--out", str(out))
+    assert_fatal(proc, "card version 99 is from a newer trainer (this spe reads up to 2): "
+                       "upgrade spe", out)
 
 
 @pytest.mark.parametrize("make_bad", ["missing_dir", "not_a_csv"])

@@ -19,9 +19,9 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,8 @@ def check(python: str, dest: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", action="append", help="target Python, e.g. 3.11 (repeatable)")
-    parser.add_argument("--dest", type=Path, help="keep the wheels here (default: a temporary folder)")
+    parser.add_argument("--dest", type=Path,
+                        help="keep the wheels here (default: a temporary folder)")
     args = parser.parse_args()
     ok = True
     for python in args.python or ["3.11", "3.13"]:

@@ -28,11 +28,10 @@ from scorer.card import Target  # noqa: E402
 from trainer.baselines import RidgeBaseline  # noqa: E402
 from trainer.cv import fold_indices  # noqa: E402
 from trainer.data import load_dataset, load_pixels  # noqa: E402
-from trainer.recipe import PIXEL_SCALE, FitOptions  # noqa: E402
 from trainer.metrics import regression_metrics  # noqa: E402
+from trainer.recipe import PIXEL_SCALE, FitOptions  # noqa: E402
 from trainer.synth import PLANTED, RULES  # noqa: E402
 from trainer.train import train  # noqa: E402
-
 
 
 def main() -> int:

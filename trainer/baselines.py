@@ -34,7 +34,7 @@ def image_statistics(pixels: np.ndarray) -> np.ndarray:
 class MeanBaseline:
     name = "mean"
 
-    def fit(self, pixels: np.ndarray, likes: np.ndarray) -> "MeanBaseline":
+    def fit(self, pixels: np.ndarray, likes: np.ndarray) -> MeanBaseline:
         self.value = float(np.mean(likes))
         return self
 
@@ -45,7 +45,7 @@ class MeanBaseline:
 class RidgeBaseline:
     name = "ridge"
 
-    def fit(self, pixels: np.ndarray, likes: np.ndarray) -> "RidgeBaseline":
+    def fit(self, pixels: np.ndarray, likes: np.ndarray) -> RidgeBaseline:
         from sklearn.linear_model import RidgeCV
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler

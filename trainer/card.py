@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.card import SCHEMA_VERSION, Target, card_path_for, likes_distribution
+from scorer.card import CARD_VERSION, Target, card_path_for, likes_distribution
 
 from . import __version__
 from .recipe import LEARNING_RATE, PIXEL_SCALE, FitOptions
@@ -31,7 +31,7 @@ def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray
         training.update(data=Path(dataset.folder).name, layout=dataset.layout,
                         photos=len(dataset.samples), skipped=dict(dataset.skipped))
     return {
-        "schema": SCHEMA_VERSION,
+        "card_version": CARD_VERSION,
         "model_file": out.name,
         "sha256": hashlib.sha256(tflite).hexdigest(),
         "size_bytes": len(tflite),

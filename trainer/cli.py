@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn
 
 import typer
 
@@ -12,7 +14,7 @@ from scorer.errors import SpeError
 
 from . import fit as fit_module
 from . import recipe as defaults
-from .data import DataError
+from .errors import TrainerError, WorseModelError
 
 app = typer.Typer(
     help="Train the like-predicting CNN on your own photos and export it for `spe`.",
@@ -26,9 +28,21 @@ def _echo(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"spe-train: {message}", err=True)
     raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _exit_statuses() -> Iterator[None]:
+    """The one place where the trainer's errors become an exit status and one stderr line."""
+    try:
+        yield
+    except WorseModelError as exc:
+        typer.echo(f"spe-train: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (TrainerError, SpeError) as exc:
+        _fail(str(exc))
 
 
 def _rules() -> dict:
@@ -45,12 +59,14 @@ def _networks() -> dict:
 
 @app.command()
 def synth(
-    out_dir: Path = typer.Argument(..., help="Folder to write the data set into (notebook layout)."),
+    out_dir: Path = typer.Argument(...,
+                                   help="Folder to write the data set into (notebook layout)."),
     n: int = typer.Option(300, "--n", min=1, envvar="SPE_N", help="Number of pictures."),
     seed: int = typer.Option(0, envvar="SPE_SEED", help="Random seed."),
     trend: float = typer.Option(0.0, "--trend", envvar="SPE_TREND",
-                                help="Plant account growth: log1p(likes) rises by this much from "
-                                     "the first post to the last (writes likes.csv with posted_at)."),
+                                help="Plant account growth: log1p(likes) rises by this much "
+                                     "from the first post to the last (writes likes.csv with "
+                                     "posted_at)."),
     rule: str = typer.Option("classic", envvar="SPE_RULE",
                              help="The planted rule: " + "; ".join(
                                  f"{name}: {spec.description}" for name, spec in _rules().items())),
@@ -157,22 +173,23 @@ Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND",
 @app.command()
 def fit(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    out: Path = typer.Option(..., "--out", envvar="SPE_OUT", help="Model file to write, NAME.tflite."),
-    epochs: Optional[int] = Epochs,
-    batch_size: Optional[int] = BatchSize,
+    out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
+                             help="Model file to write, NAME.tflite."),
+    epochs: int | None = Epochs,
+    batch_size: int | None = BatchSize,
     val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5, envvar="SPE_VAL_SPLIT",
                                     help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
-    img_size: Optional[int] = ImgSize,
-    architecture: Optional[str] = Architecture,
-    target: Optional[str] = Target,
-    augment: Optional[str] = Augment,
-    early_stopping: Optional[bool] = EarlyStopping,
-    lr_plateau: Optional[bool] = LrPlateau,
-    weight_decay: Optional[float] = WeightDecay,
-    folds: Optional[int] = Folds,
-    members: Optional[int] = Members,
-    tta: Optional[bool] = Tta,
+    img_size: int | None = ImgSize,
+    architecture: str | None = Architecture,
+    target: str | None = Target,
+    augment: str | None = Augment,
+    early_stopping: bool | None = EarlyStopping,
+    lr_plateau: bool | None = LrPlateau,
+    weight_decay: float | None = WeightDecay,
+    folds: int | None = Folds,
+    members: int | None = Members,
+    tta: bool | None = Tta,
     detrend: bool = Detrend,
     recipe: str = Recipe,
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
@@ -193,13 +210,8 @@ def fit(
                               target=target, augment=augment, early_stopping=early_stopping,
                               lr_plateau=lr_plateau, weight_decay=weight_decay, folds=folds,
                               members=members, tta=tta, detrend=detrend or None)
-    try:
+    with _exit_statuses():
         result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
-    except fit_module.WorseModelError as exc:
-        typer.echo(f"spe-train: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except (DataError, SpeError, ValueError) as exc:
-        _fail(str(exc))
     if note:
         result.card["note"] = note
         fit_module.write_card(result.model_path, result.card)
@@ -210,21 +222,21 @@ def cv(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
     folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_FOLDS",
                               help="Number of folds."),
-    out_dir: Optional[Path] = typer.Option(None, "--out-dir", envvar="SPE_OUT_DIR",
+    out_dir: Path | None = typer.Option(None, "--out-dir", envvar="SPE_OUT_DIR",
                                            show_default="DATA_DIR/cv",
                                            help="Where the JSON report and plots go."),
-    epochs: Optional[int] = Epochs,
-    batch_size: Optional[int] = BatchSize,
+    epochs: int | None = Epochs,
+    batch_size: int | None = BatchSize,
     seed: int = Seed,
-    img_size: Optional[int] = ImgSize,
-    architecture: Optional[str] = Architecture,
-    target: Optional[str] = Target,
-    augment: Optional[str] = Augment,
-    early_stopping: Optional[bool] = EarlyStopping,
-    lr_plateau: Optional[bool] = LrPlateau,
-    weight_decay: Optional[float] = WeightDecay,
-    members: Optional[int] = Members,
-    tta: Optional[bool] = Tta,
+    img_size: int | None = ImgSize,
+    architecture: str | None = Architecture,
+    target: str | None = Target,
+    augment: str | None = Augment,
+    early_stopping: bool | None = EarlyStopping,
+    lr_plateau: bool | None = LrPlateau,
+    weight_decay: float | None = WeightDecay,
+    members: int | None = Members,
+    tta: bool | None = Tta,
     recipe: str = Recipe,
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
@@ -236,19 +248,18 @@ def cv(
                               augment=augment, early_stopping=early_stopping,
                               lr_plateau=lr_plateau, weight_decay=weight_decay, members=members,
                               tta=tta)
-    try:
+    with _exit_statuses():
         cross_validate(data_dir, options, folds=folds, out_dir=out_dir or data_dir / "cv",
                        echo=_echo)
-    except (DataError, SpeError, ValueError) as exc:
-        _fail(str(exc))
 
 
 @app.command()
 def evaluate(
     model: Path = typer.Argument(..., help="An exported NAME.tflite (with NAME.json beside it)."),
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    runtime: str = typer.Option("auto", envvar="SPE_RUNTIME", help="auto, tflite-runtime or litert."),
-    json_out: Optional[Path] = typer.Option(None, "--json", envvar="SPE_JSON",
+    runtime: str = typer.Option("auto", envvar="SPE_RUNTIME",
+                                help="auto, tflite-runtime or litert."),
+    json_out: Path | None = typer.Option(None, "--json", envvar="SPE_JSON",
                                             help="Also write the metrics to this JSON file."),
 ) -> None:
     """Metrics of an exported model on a data set, beside the training-mean baseline."""
@@ -256,10 +267,8 @@ def evaluate(
 
     from .evaluate import evaluate as run
 
-    try:
+    with _exit_statuses():
         rows = run(model, data_dir, runtime=runtime, echo=_echo)
-    except (DataError, SpeError) as exc:
-        _fail(str(exc))
     if json_out is not None:
         json_out.write_text(json.dumps(rows, indent=2) + "\n")
 

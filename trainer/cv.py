@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .data import load_dataset, load_pixels
+from .errors import DataError
 from .folds import fold_indices, ridge_sentence, run_folds, verdict
 from .metrics import format_table
 from .recipe import FitOptions
@@ -32,7 +33,7 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
     networks per fold (each also on the mirrored photo with ``options.tta``)."""
     dataset = load_dataset(data_dir)
     if len(dataset.samples) < folds * 4:
-        raise ValueError(f"{data_dir}: {len(dataset.samples)} photos are too few for {folds} folds")
+        raise DataError(f"{data_dir}: {len(dataset.samples)} photos are too few for {folds} folds")
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes
     run = run_folds(pixels, likes, options, folds, max(1, options.members), echo)
@@ -49,7 +50,8 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
     }
     rows = {name: {metric: values["mean"] for metric, values in summary[name].items()}
             for name in run.predictions}
-    echo(format_table(rows, len(likes)).replace("photos:", f"{folds}-fold cross-validation, photos:", 1))
+    echo(format_table(rows, len(likes)).replace(
+        "photos:", f"{folds}-fold cross-validation, photos:", 1))
     for line in report["verdict"]:
         echo(line)
     echo(ridge_sentence(summary, folds))
@@ -70,7 +72,7 @@ def plot_predictions(likes: np.ndarray, predictions: dict[str, np.ndarray], path
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
-    for ax, name in zip(axes, ("cnn", "ridge")):
+    for ax, name in zip(axes, ("cnn", "ridge"), strict=False):
         ax.scatter(likes + 1, predictions[name] + 1, s=8, alpha=0.5)
         low, high = likes.min() + 1, likes.max() + 1
         ax.plot([low, high], [low, high], "k--", lw=1)

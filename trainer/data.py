@@ -32,8 +32,7 @@ NOTEBOOK_LIKES = "y_likes_data.txt"
 MANIFEST = "likes.csv"
 
 
-class DataError(Exception):
-    """Training data is unusable; the message is one line naming the file."""
+from .errors import DataError  # noqa: E402  (re-exported: `from trainer.data import DataError`)
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,8 @@ def _load_notebook(folder: Path) -> Dataset:
             raise DataError(f"{origin}: expected 'N: likes', got {content!r}")
         index = int(index_text)
         if index in seen:
-            raise DataError(f"{origin}: duplicate entry for image {index} (first at line {seen[index]})")
+            raise DataError(f"{origin}: duplicate entry for image {index} "
+                            f"(first at line {seen[index]})")
         seen[index] = number
         likes = parse_likes(likes_text, origin)
         samples.append(Sample(folder / NOTEBOOK_IMAGES / f"{index}.jpg", likes, origin))
@@ -170,7 +170,8 @@ def _load_manifest(folder: Path) -> Dataset:
                 if not name:
                     raise DataError(f"{origin}: empty filename")
                 if name in seen:
-                    raise DataError(f"{origin}: duplicate entry for {name} (first at line {seen[name]})")
+                    raise DataError(f"{origin}: duplicate entry for {name} "
+                                    f"(first at line {seen[name]})")
                 seen[name] = reader.line_num
                 samples.append(Sample(folder / name, parse_likes(row.get("likes") or "", origin),
                                       origin, parse_time(row.get("posted_at") or "", origin)))
@@ -198,7 +199,8 @@ def _load_instaloader(folder: Path) -> Dataset:
         if node.get("is_video"):
             skipped["video"] += 1
             continue
-        image = next((p for p in (folder / f"{stem}.jpg", folder / f"{stem}_1.jpg") if p.is_file()), None)
+        candidates = (folder / f"{stem}.jpg", folder / f"{stem}_1.jpg")
+        image = next((p for p in candidates if p.is_file()), None)
         if image is None:
             skipped["no image"] += 1
             continue

@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from scorer.runtime import RUNTIMES
+from scorer.npy import EXIT_RUNTIME_MISSING
+from scorer.runtime import LOADERS
+
+from .errors import ExportError
 
 REPRESENTATIVE_PHOTOS = 300  # calibration cost grows with this; 300 is a few seconds
 CANDIDATES = 1500  # photos and variants the extremes are looked for among (a predict each)
@@ -104,20 +107,22 @@ def run_exported(model_path: Path, pixels: np.ndarray,
     with tempfile.TemporaryDirectory() as tmp:
         pixels_path = Path(tmp) / "pixels.npy"
         np.save(pixels_path, pixels)
-        for runtime in RUNTIMES[1:]:
+        for runtime in LOADERS:
             out_path = Path(tmp) / f"{runtime}.npy"
             proc = subprocess.run(
                 [sys.executable, "-m", "scorer.npy", str(model_path), runtime,
                  str(pixels_path), str(out_path)],
                 capture_output=True, text=True, check=False,
             )
+            if proc.returncode == EXIT_RUNTIME_MISSING:
+                continue  # not installed here: verified by the others
             if proc.returncode != 0:
-                if "not installed" in proc.stderr:
-                    continue
-                raise RuntimeError(f"{model_path}: {runtime} failed: {proc.stderr.strip()[-500:]}")
+                raise ExportError(f"{model_path}: {runtime} cannot run the export: "
+                                  f"{proc.stderr.strip()[-300:]}")
             outputs[runtime] = np.load(out_path)
             if timings is not None:
                 timings[runtime] = float(proc.stdout.split()[-1])
     if not outputs:
-        raise RuntimeError("no TFLite runtime installed to verify the export with")
+        raise ExportError("no TFLite runtime installed to verify the export with: "
+                          "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert")
     return outputs

@@ -16,9 +16,9 @@ import json
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -26,18 +26,17 @@ from scorer.card import Target, card_path_for
 
 from .card import build_card, read_previous_quality
 from .data import load_dataset, load_pixels
-from .folds import FoldRun, ridge_sentence, run_folds
+from .folds import ridge_sentence, run_folds
 from .metrics import format_table, regression_metrics
 from .plots import plot_loss, plot_predicted_vs_actual
-from .recipe import (EPOCHS, MIN_PHOTOS, NOTEBOOK_RECIPE, PIXEL_SCALE, FitOptions)  # noqa: F401
+from .recipe import EPOCHS, MIN_PHOTOS, NOTEBOOK_RECIPE, PIXEL_SCALE, FitOptions  # noqa: F401
 from .train import predict_raw, split_indices, train
 
 __all__ = ["FitOptions", "FitResult", "WorseModelError", "fit", "NOTEBOOK_RECIPE", "EPOCHS"]
 AGREEMENT_PHOTOS = 500  # photos the int8 export is compared with the Keras model on
 
 
-class WorseModelError(Exception):
-    """The new model measures worse than the one it would replace (exit 1 unless --force)."""
+from .errors import DataError, TrainerError, WorseModelError  # noqa: E402
 
 
 @dataclass
@@ -61,7 +60,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
         echo: Callable[[str], None] = print, force: bool = False) -> FitResult:
     out = Path(out)
     if out.suffix != ".tflite":
-        raise ValueError(f"{out}: the model file must end in .tflite")
+        raise TrainerError(f"{out}: the model file must end in .tflite")
     out.parent.mkdir(parents=True, exist_ok=True)
     dataset, pixels = _prepare(data_dir, options, echo)
     trend = _detrend(dataset, echo) if options.detrend else None
@@ -84,7 +83,8 @@ def _detrend(dataset, echo) -> dict:
     times = dataset.post_times()
     trend = fit_trend(times, dataset.likes)
     adjusted = trend.adjust(dataset.likes)
-    dataset.samples = [replace(s, likes=float(v)) for s, v in zip(dataset.samples, adjusted)]
+    dataset.samples = [replace(s, likes=float(v))
+                       for s, v in zip(dataset.samples, adjusted, strict=True)]
     summary = trend.to_json(times)
     echo(f"detrended: the account's level grew by {summary['growth_log1p']:+.2f} in log1p(likes) "
          f"from {summary['first_post']} to {summary['last_post']} (running median of "
@@ -95,7 +95,7 @@ def _detrend(dataset, echo) -> dict:
 def _prepare(data_dir, options: FitOptions, echo):
     dataset = load_dataset(data_dir)
     if len(dataset.samples) < max(MIN_PHOTOS, options.folds * 4):
-        raise ValueError(f"{data_dir}: {len(dataset.samples)} photos; at least "
+        raise DataError(f"{data_dir}: {len(dataset.samples)} photos; at least "
                          f"{max(MIN_PHOTOS, options.folds * 4)} needed")
     skipped = ", ".join(f"{n} {why}" for why, n in dataset.skipped.items())
     echo(f"{len(dataset.samples)} photos with likes in {data_dir} ({dataset.layout} layout"
@@ -213,7 +213,8 @@ def _expected_quality(summary: dict, sentence: str) -> dict:
 
     return {"spearman": pick("int8", "spearman"), "mae_log1p": pick("int8", "mae_log1p"),
             "pairwise_accuracy": pick("int8", "pairwise_accuracy"),
-            "ridge_spearman": pick("ridge", "spearman"), "mean_mae_log1p": pick("mean", "mae_log1p"),
+            "ridge_spearman": pick("ridge", "spearman"),
+            "mean_mae_log1p": pick("mean", "mae_log1p"),
             "verdict": sentence}
 
 
@@ -334,11 +335,13 @@ def _report(out: Path, card: dict, table: str, agreement: dict, sentence: str | 
     echo(table)
     echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
          f"{agreement['relative_to_likes_std']:.2%} of the likes' std on "
-         f"{agreement['photos']} photos; runtimes {', '.join(agreement['runtimes'])} agree")
+         f"{agreement['photos']} photos; verified under {' and '.join(agreement['runtimes'])}"
+         + (", which agree" if len(agreement["runtimes"]) > 1 else ""))
     cost = card["cost"]
+    timings = cost["ms_per_photo_one_thread"].items()
     echo(f"model: {cost['members']} network(s), {cost['parameters']:,} parameters, "
-         f"{cost['size_bytes'] / 1e6:.2f} MB, " + ", ".join(
-             f"{ms:.2f} ms/photo on {name}" for name, ms in cost["ms_per_photo_one_thread"].items()))
+         f"{cost['size_bytes'] / 1e6:.2f} MB, "
+         + ", ".join(f"{ms:.2f} ms/photo on {name}" for name, ms in timings))
     if sentence:
         echo(sentence)
     echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.loss.png')} and "

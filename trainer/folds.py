@@ -9,8 +9,8 @@ so `fit` can train its final members on every photo for that many epochs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

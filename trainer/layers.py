@@ -38,7 +38,9 @@ class MirrorImage(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="spe")
 class ImageStatistics(layers.Layer):
-    """Eight numbers on six statistics of the photo, in the spirit of the ridge baseline's (trainer/baselines.py).
+    """Eight numbers on six statistics of the photo, like the ridge baseline's.
+
+    The baseline's are in trainer/baselines.py.
 
     Brightness (mean grey), contrast (variance of grey), colourfulness (the
     variances and mean magnitudes of the red-green and yellow-blue opponent
@@ -69,7 +71,7 @@ class ImageStatistics(layers.Layer):
         saturation = mean(ops.max(x, axis=-1, keepdims=True) - ops.min(x, axis=-1, keepdims=True))
         # Each scaled to about 0..1 on photos: int8 puts the eight on one scale,
         # and a variance of 0.001 would otherwise be a step or two of it.
+        opponent = mean(ops.relu(rg) + ops.relu(-rg)) + mean(ops.relu(yb) + ops.relu(-yb))
         return ops.concatenate([mean(grey), 10.0 * variance(grey), 5.0 * variance(rg),
-                                8.0 * variance(yb),
-                                mean(ops.relu(rg) + ops.relu(-rg)) + mean(ops.relu(yb) + ops.relu(-yb)),
-                                saturation, 50.0 * variance(laplacian), 3.0 * asymmetry], axis=-1)
+                                8.0 * variance(yb), opponent, saturation,
+                                50.0 * variance(laplacian), 3.0 * asymmetry], axis=-1)

@@ -5,8 +5,9 @@ Adding a network is adding an entry; the CLI's help and validation read the tabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 # Keras is imported inside the builders: the CLI reads this table for its help
 # and validation, and `spe-train --help` must not wait for TensorFlow.
@@ -117,9 +118,10 @@ def _deep(widths: tuple[int, ...], name: str, statistics: bool = False) -> Calla
     what a photo is made of counts, not at which pixel (the notebook's dense
     layer on 12,544 positions is most of its 1.6 M parameters and overfits).
     With ``statistics``, the photo's image statistics (ImageStatistics, the
-    ridge baseline's kind) feed the output too, batch-normalised: a dense layer
-    on each part, summed (the same function as one dense layer on both, but
-    in int8 each part keeps its own scale, as in the mirror network).
+    ridge baseline's kind) feed the output too, scaled by their training mean
+    and spread: a dense layer on each part, summed (the same function as one
+    dense layer on both, but in int8 each part keeps its own scale, as in the
+    mirror network), started at the ridge regression's solution.
     """
     def build(size: int) -> Any:
         import keras
@@ -131,15 +133,25 @@ def _deep(widths: tuple[int, ...], name: str, statistics: bool = False) -> Calla
             x = _conv_bn_relu(_conv_bn_relu(x, filters), filters)
             x = layers.MaxPooling2D(2)(x)
         x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
-        output = layers.Dense(1)(x)
-        if statistics:
-            from .layers import ImageStatistics
+        if not statistics:
+            return keras.Model(inputs, layers.Dense(1)(x), name=name)
+        from .layers import ImageStatistics
 
-            stats = layers.BatchNormalization(momentum=0.9)(ImageStatistics()(inputs))
-            output = layers.Add()([output, layers.Dense(1, use_bias=False)(stats)])
+        # The statistics' own linear part starts as the ridge regression on them
+        # (trainer/ridge_start.py sets it before training) and the convolutional
+        # part at zero, so training starts exactly where the ridge baseline is.
+        stats = ImageStatistics(name=STATISTICS)(inputs)
+        stats = layers.Normalization(name=STATISTICS_SCALED)(stats)
+        output = layers.Add()([layers.Dense(1, kernel_initializer="zeros")(x),
+                               layers.Dense(1, name=STATISTICS_OUT)(stats)])
         return keras.Model(inputs, output, name=name)
 
     return build
+
+
+# Layer names of the statistics branch (trainer/ridge_start.py finds them by name).
+STATISTICS, STATISTICS_SCALED, STATISTICS_OUT = "image_statistics", "statistics_scaled", \
+    "statistics_out"
 
 
 @dataclass(frozen=True)
@@ -158,8 +170,9 @@ NETWORKS: dict[str, Network] = {
                     "four blocks of two conv+BN (32, 64, 96, 128), global average pooling, "
                     "dropout 0.3 (0.46 M)"),
     "deep-stats": Network(_deep((32, 64, 96, 128), "deep-stats", statistics=True),
-                          "deep, with eight image statistics (brightness, contrast, colour, "
-                          "saturation, sharpness, symmetry) fed to its output"),
+                          "deep, plus eight image statistics (brightness, contrast, colour, "
+                          "saturation, sharpness, symmetry) in a linear part that starts as "
+                          "their ridge regression (0.46 M)"),
     "deep-small": Network(_deep((16, 32, 48, 64), "deep-small"),
                           "as deep at half the width (16, 32, 48, 64): a quarter of the "
                           "arithmetic (0.12 M)"),

@@ -38,10 +38,10 @@ a model's predictions can be checked property by property (tools/diagnose.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -153,7 +153,8 @@ def _draw_harmony(rng: np.random.Generator, p: dict[str, float], size: int) -> n
     for _ in range(rng.integers(4, 8)):
         centre = tuple(int(v) for v in rng.integers(0, size, 2))
         if rng.random() < 0.5:
-            cv2.circle(image, centre, int(rng.integers(size // 10, size // 4)), colour().tolist(), -1)
+            radius = int(rng.integers(size // 10, size // 4))
+            cv2.circle(image, centre, radius, colour().tolist(), -1)
         else:
             corner = tuple(int(v) for v in np.add(centre, rng.integers(size // 8, size // 2, 2)))
             cv2.rectangle(image, centre, corner, colour().tolist(), -1)

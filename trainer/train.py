@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,6 +35,7 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions, *,
 
     from .augment import augmenter
     from .model import build_model
+    from .ridge_start import start_at_ridge
 
     seed = options.seed if seed is None else seed
     keras.utils.set_random_seed(seed)
@@ -62,6 +63,7 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions, *,
     if echo is not None:
         callbacks.append(epoch_lines(echo))
     model = build_model(options.architecture, options.img_size)
+    start_at_ridge(model, x, y)  # only networks with a statistics branch have one
     optimizer = (keras.optimizers.AdamW(recipe.LEARNING_RATE, weight_decay=options.weight_decay)
                  if options.weight_decay else keras.optimizers.Adam(recipe.LEARNING_RATE))
     model.compile(optimizer=optimizer, loss="mse")

@@ -1,0 +1,91 @@
+"""The inbox: which files are wanted, the scan, the moves, and the memory of handled files.
+
+Symlinks in the inbox are not followed (each gets an error row from the
+engine), so a link dropped into a shared inbox cannot make the daemon read a
+file outside it. A folder named like a photo (``x.jpg/``) is a folder: the
+photos inside it are scored. Temporary and junk names wait for their rename.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .completion import Stat, lstat
+from .discover import is_junk_dir, is_photo_name
+from .ledger import display_path
+
+log = logging.getLogger("spe.watch")
+
+
+class Inbox:
+    def __init__(self, root: Path, excluded: list[Path],
+                 stat: Callable[[str], Stat | None] = lstat) -> None:
+        self.root = root.resolve()
+        self.excluded = [p.resolve() for p in excluded]
+        self._stat = stat
+        # Files already handled and still in the inbox (no --processed): a scan
+        # passes over them while their size and mtime stay the same.
+        self._handled: dict[str, Stat] = {}
+
+    def wanted(self, path: str) -> bool:
+        """A photo in the inbox (not in processed/failed, junk or temporary)."""
+        p = Path(path)
+        if not is_photo_name(p.name):
+            return False
+        try:
+            relative = p.relative_to(self.root)
+        except ValueError:
+            return False
+        if any(is_junk_dir(part) for part in relative.parts[:-1]):
+            return False
+        return not any(p == ex or ex in p.parents for ex in self.excluded)
+
+    def scan(self, folder: Path, skip: Callable[[str], bool]) -> Iterator[tuple[str, Stat]]:
+        """Every wanted photo under ``folder`` not handled yet (nor ``skip``ped), with its stat."""
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not is_junk_dir(d)
+                       and Path(root, d).resolve() not in self.excluded]
+            for name in files:
+                path = os.path.join(root, name)
+                if not self.wanted(path) or skip(path):
+                    continue
+                stat = self._stat(path)
+                if stat is None or self._handled.get(path) == stat:
+                    continue
+                yield path, stat
+
+    @staticmethod
+    def recent(stat: Stat, seconds: float) -> bool:
+        """Changed in the last ``seconds``: maybe still being written."""
+        return time.time() - stat[1] / 1e9 < seconds
+
+    def remember(self, path: str, stat: Stat | None) -> None:
+        """Handled (its row is written) but left in the inbox: not to be scored again."""
+        if stat is not None:
+            self._handled[path] = stat
+
+    def prune(self) -> int:
+        """Forget handled files that are gone or changed (a changed one is new work)."""
+        stale = [p for p, s in self._handled.items() if self._stat(p) != s]
+        for path in stale:
+            del self._handled[path]
+        return len(stale)
+
+    def move(self, path: str, target: Path) -> None:
+        """Move a photo whose row is on disk, keeping its place under the inbox."""
+        destination = target / Path(path).relative_to(self.root)
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            stem, suffix, n = destination.stem, destination.suffix, 1
+            while destination.exists() or destination.is_symlink():
+                destination = destination.with_name(f"{stem}-{n}{suffix}")
+                n += 1
+            shutil.move(path, destination)
+        except OSError as exc:
+            log.warning("cannot move %s to %s: %s", display_path(path), target, exc.strerror)
+            self.remember(path, self._stat(path))  # its row is written: not scored again
