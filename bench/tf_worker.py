@@ -65,12 +65,11 @@ def prepare(work: str, n: int, epochs: int) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from scorer.card import Target
+    from scorer.card import Target, write_card
     from trainer.card import build_card
     from trainer.data import load_dataset, load_pixels
     from trainer.ensemble import average
     from trainer.export import export_int8, representative_set
-    from trainer.fit import write_card
     from trainer.recipe import PIXEL_SCALE, FitOptions
     from trainer.synth import make_synthetic
     from trainer.train import split_indices, train

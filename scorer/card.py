@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from .errors import ModelError
 # cost and cross-validation (readers of 1 ignore them). A card of a higher
 # version than this scorer knows is refused with a clear line, not misread.
 CARD_VERSION = 2
+RESIZE = "squash to square, cv2.INTER_AREA, EXIF orientation applied"
+QUANTIZATION = "full-integer int8 (weights, activations, input, output)"
 def _expm1(values: np.ndarray) -> np.ndarray:
     # Clip before expm1: an output beyond any plausible post would overflow.
     return np.expm1(np.clip(values, -50.0, 50.0))
@@ -114,23 +117,120 @@ def percentile_of(predictions: np.ndarray, percentiles: list[float]) -> np.ndarr
     return np.clip((low + high) / 2 / (len(grid) - 1) * 100.0, 0.0, 100.0)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ModelCard:
-    path: Path
+    """The card: one typed structure, written by the trainer and read by every reader.
+
+    The fields the scorer needs are typed; the sections that describe how the
+    model was made (training options, metrics, cost) are kept as JSON objects.
+    ``to_json`` and ``from_json`` are the only place its layout is spelled.
+    """
+
     sha256: str
     height: int
     width: int
-    channels: int
-    channel_order: str
-    pixel_scale: float
-    pixel_offset: float
     target: Target
-    percentiles: list[float]
-    raw: dict[str, Any]
+    likes: dict[str, Any]  # the training likes: n, min, max, mean, median, std, percentiles
+    model_file: str = ""
+    size_bytes: int = 0
+    channels: int = 3
+    channel_order: str = "RGB"
+    resize: str = RESIZE
+    pixel_scale: float = 1.0 / 255.0
+    pixel_offset: float = 0.0
+    quantization: str = QUANTIZATION
+    parameters: int | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    expected_quality: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
+    detrend: dict[str, Any] | None = None
+    note: str = ""
+    trainer_version: str = "?"
+    created_at: str = "?"
+    card_version: int = CARD_VERSION
+    path: Path | None = None  # where it was read from (not written)
 
     @property
     def model_id(self) -> str:
         return self.sha256[:12]
+
+    @property
+    def percentiles(self) -> list[float]:
+        return [float(v) for v in self.likes["percentiles"]]
+
+    @property
+    def measured_spearman(self) -> float | None:
+        """The int8 Spearman it was measured at: cross-validated, else on a hold-out split."""
+        if self.expected_quality:
+            return float(self.expected_quality["spearman"]["mean"])
+        int8 = self.metrics.get("validation", {}).get("int8")
+        return float(int8["spearman"]) if int8 else None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "card_version": self.card_version,
+            "model_file": self.model_file,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "quantization": self.quantization,
+            "input": {"height": self.height, "width": self.width, "channels": self.channels,
+                      "channel_order": self.channel_order, "resize": self.resize,
+                      "pixel_scaling": {"scale": self.pixel_scale, "offset": self.pixel_offset}},
+            "target": self.target.to_json(),
+            "likes_distribution": self.likes,
+            "training": self.training,
+            "metrics": self.metrics,
+        }
+        optional = {"parameters": self.parameters, "expected_quality": self.expected_quality,
+                    "cost": self.cost, "detrend": self.detrend, "note": self.note}
+        data.update({key: value for key, value in optional.items() if value})
+        data.update(trainer_version=self.trainer_version, created_at=self.created_at)
+        return data
+
+    @classmethod
+    def from_json(cls, raw: Any, path: Path) -> ModelCard:
+        """Validate a card's JSON; ModelError naming ``path`` when it is unusable."""
+        if not isinstance(raw, dict):
+            raise ModelError(f"{path}: malformed model card (not a JSON object)")
+        version = raw.get("card_version", raw.get("schema", 1))
+        if not isinstance(version, int):
+            raise ModelError(f"{path}: malformed model card (card_version {version!r})")
+        if version > CARD_VERSION:
+            raise ModelError(f"{path}: card version {version} is from a newer trainer (this spe "
+                             f"reads up to {CARD_VERSION}): upgrade spe")
+        try:
+            inp, target = raw["input"], raw["target"]
+            if target["transform"] not in TARGET_TRANSFORMS:
+                raise ValueError(f"unknown target transform {target['transform']!r}")
+            card = cls(
+                sha256=str(raw["sha256"]).lower(), height=int(inp["height"]),
+                width=int(inp["width"]), channels=int(inp["channels"]),
+                channel_order=str(inp["channel_order"]), resize=str(inp.get("resize", RESIZE)),
+                pixel_scale=float(inp["pixel_scaling"]["scale"]),
+                pixel_offset=float(inp["pixel_scaling"]["offset"]),
+                target=Target(str(target["transform"]), float(target.get("mean", 0.0)),
+                              float(target.get("std", 1.0))),
+                likes=dict(raw["likes_distribution"]),
+                model_file=str(raw.get("model_file", "")), size_bytes=int(raw.get("size_bytes", 0)),
+                quantization=str(raw.get("quantization", QUANTIZATION)),
+                parameters=raw.get("parameters"), training=dict(raw.get("training", {})),
+                metrics=dict(raw.get("metrics", {})), expected_quality=raw.get("expected_quality"),
+                cost=raw.get("cost"), detrend=raw.get("detrend"), note=str(raw.get("note", "")),
+                trainer_version=str(raw.get("trainer_version", "?")),
+                created_at=str(raw.get("created_at", "?")), card_version=version, path=path)
+            percentiles = card.percentiles
+        except (KeyError, TypeError, ValueError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise ModelError(f"{path}: malformed model card ({reason})") from None
+        if card.channel_order != "RGB" or card.channels != 3:
+            raise ModelError(f"{path}: unsupported input {card.channels} channels "
+                             f"{card.channel_order}")
+        if card.height != card.width or card.height <= 0:
+            raise ModelError(f"{path}: input must be square, got {card.height}x{card.width}")
+        if len(percentiles) != 101 or any(math.isnan(v) for v in percentiles):
+            raise ModelError(f"{path}: likes_distribution.percentiles must hold 101 numbers")
+        return card
 
 
 def card_path_for(model_path: Path) -> Path:
@@ -146,36 +246,12 @@ def read_card(model_path: Path) -> ModelCard:
         raise ModelError(f"{path}: model card missing (every .tflite needs its .json)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: unreadable model card ({exc})") from None
-    version = raw.get("card_version", raw.get("schema", 1)) if isinstance(raw, dict) else 1
-    if isinstance(version, int) and version > CARD_VERSION:
-        raise ModelError(f"{path}: card version {version} is from a newer trainer (this spe "
-                         f"reads up to {CARD_VERSION}): upgrade spe")
-    try:
-        inp = raw["input"]
-        target = raw["target"]
-        if target["transform"] not in TARGET_TRANSFORMS:
-            raise ValueError(f"unknown target transform {target['transform']!r}")
-        percentiles = [float(v) for v in raw["likes_distribution"]["percentiles"]]
-        card = ModelCard(
-            path=path,
-            sha256=str(raw["sha256"]).lower(),
-            height=int(inp["height"]),
-            width=int(inp["width"]),
-            channels=int(inp["channels"]),
-            channel_order=str(inp["channel_order"]),
-            pixel_scale=float(inp["pixel_scaling"]["scale"]),
-            pixel_offset=float(inp["pixel_scaling"]["offset"]),
-            target=Target(str(target["transform"]), float(target.get("mean", 0.0)),
-                          float(target.get("std", 1.0))),
-            percentiles=percentiles,
-            raw=raw,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{path}: malformed model card ({type(exc).__name__}: {exc})") from None
-    if card.channel_order != "RGB" or card.channels != 3:
-        raise ModelError(f"{path}: unsupported input {card.channels} channels {card.channel_order}")
-    if card.height != card.width or card.height <= 0:
-        raise ModelError(f"{path}: input must be square, got {card.height}x{card.width}")
-    if len(percentiles) != 101 or any(math.isnan(v) for v in percentiles):
-        raise ModelError(f"{path}: likes_distribution.percentiles must hold 101 numbers")
-    return card
+    return ModelCard.from_json(raw, path)
+
+
+def write_card(model_path: Path, card: ModelCard) -> None:
+    """Write the card beside ``model_path`` whole (a temporary name, then a rename)."""
+    path = card_path_for(model_path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

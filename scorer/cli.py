@@ -90,9 +90,9 @@ def batch_score(
 def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
     loaded = load_model(model, runtime)
-    card = loaded.card.raw
-    dist = card["likes_distribution"]
-    metrics = card.get("metrics", {}).get("validation", {})
+    card = loaded.card
+    dist = card.likes
+    metrics = card.metrics.get("validation", {})
     lines = [
         f"model:         {loaded.path}",
         f"card:          {loaded.card.path}",
@@ -100,8 +100,8 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None
         f"runtime:       {loaded.runtime}",
         f"input:         {loaded.card.height}x{loaded.card.width} {loaded.card.channel_order}, "
         f"target {loaded.card.target.transform}",
-        f"trained:       {card.get('created_at', '?')} by trainer "
-        f"{card.get('trainer_version', '?')} on {dist['n']} photos (likes {dist['min']:.0f} "
+        f"trained:       {card.created_at} by trainer "
+        f"{card.trainer_version} on {dist['n']} photos (likes {dist['min']:.0f} "
         f"to {dist['max']:.0f}, median {dist['median']:.0f})",
     ]
     for name in ("keras", "int8", "mean baseline"):
@@ -110,8 +110,12 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None
             lines.append(f"{name + ':':<15}MAE {m['mae']:.1f}, RMSE {m['rmse']:.1f}, "
                          f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} "
                          "validation photos")
-    if card.get("note"):
-        lines.append(f"note:          {card['note']}")
+    if card.expected_quality:
+        q = card.expected_quality["spearman"]
+        lines.append(f"expected:      Spearman {q['mean']:.3f} ± {q['std']:.3f} "
+                     f"(cross-validated; members {(card.cost or {}).get('members', 1)})")
+    if card.note:
+        lines.append(f"note:          {card.note}")
     typer.echo("\n".join(lines))
     if os.environ.get("SPE_INFO_JSON"):
         typer.echo(json.dumps(card, indent=2))

@@ -28,6 +28,14 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+def translate(event: Any) -> tuple[str, str] | None:
+    """The watcher's (kind, path) for a watchdog event, or None for one it ignores."""
+    kind = EVENT_KINDS.get(type(event).__name__)
+    if kind is None:
+        return None
+    return kind[0], os.fsdecode(getattr(event, kind[1]))
+
+
 def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], None],
                    on_overflow: Callable[[], None]) -> Any:
     """Watch ``folder`` recursively; call ``on_event(kind, path)`` from watchdog's thread."""
@@ -37,9 +45,9 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
-            kind = EVENT_KINDS.get(type(event).__name__)
-            if kind is not None:
-                on_event(kind[0], os.fsdecode(getattr(event, kind[1])))
+            translated = translate(event)
+            if translated is not None:
+                on_event(*translated)
 
     class OverflowHook(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
-from tests.test_decode import _png_header
+from tests.helpers import DROP_DAC, bomb_png
 
 
 def test_samples_score_with_the_shipped_model(photos, tmp_path):
@@ -53,17 +53,12 @@ def test_scorer_never_imports_tensorflow(photos, tmp_path):
     assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
 
 
-def _bomb_png() -> bytes:
-    """A PNG header claiming 50000x50000 pixels, and nothing to decode."""
-    return _png_header(50000, 50000) + b"\x00" * 64
-
-
 def test_bad_inputs_get_error_rows_and_the_batch_goes_on(photos, tmp_path):
     grace = (SAMPLES / "grace_hopper.jpg").read_bytes()
     (photos / "empty.jpg").write_bytes(b"")
     (photos / "truncated.jpg").write_bytes(grace[: len(grace) // 3])
     (photos / "text.jpg").write_text("just some text\n")
-    (photos / "bomb.png").write_bytes(_bomb_png())
+    (photos / "bomb.png").write_bytes(bomb_png())
     (photos / "loop.jpg").symlink_to(photos / "loop.jpg")
     Image.open(SAMPLES / "rocket.jpg").save(photos / "anim.gif")
     out = tmp_path / "scores.csv"
@@ -97,10 +92,6 @@ def test_max_pixels_is_configurable(photos, tmp_path):
 
 # Root reads everything. As root, the scorer runs without the two capabilities
 # that override file permissions, so the permission bits count, as for a user.
-DROP_DAC = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps",
-             "-dac_override,-dac_read_search"] if os.geteuid() == 0 else [])
-
-
 def test_unreadable_file_gets_an_error_row(photos, tmp_path):
     os.chmod(photos / "rocket.jpg", 0o000)
     out = tmp_path / "s.csv"

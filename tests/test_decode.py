@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import cv2
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ from scorer.decode import decode_rgb, load_photo, read_photo, reduced_flag
 from scorer.errors import PhotoError
 from scorer.header import read_header
 from tests.conftest import SAMPLES
+from tests.helpers import png_header
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -78,14 +76,8 @@ def test_large_jpeg_uses_reduced_decode_and_stays_close(tmp_path):
     assert np.abs(reduced.astype(int) - full.astype(int)).mean() < 4
 
 
-def _png_header(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
-    return b"\x89PNG\r\n\x1a\n" + chunk + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-
-
 def test_decompression_bomb_refused_from_header(tmp_path):
-    data = _png_header(50000, 50000) + b"\x00" * 100
+    data = png_header(50000, 50000) + b"\x00" * 100
     with pytest.raises(PhotoError, match="50000x50000 pixels exceeds the limit"):
         decode_rgb(data, 64)
 

@@ -25,7 +25,7 @@ from PIL import Image
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
 from tests.daemon import Daemon
-from tests.test_batch import DROP_DAC, _bomb_png
+from tests.helpers import DROP_DAC, bomb_png
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -185,7 +185,7 @@ def test_hostile_and_broken_files_among_good_photos(tmp_path, burst):
         drop("page.jpg", write(b"<!doctype html><html><script>alert(1)</script></html>"),
              "not a JPEG, PNG or WebP image")
         drop("png-inside.jpg", lambda p: source.save(os.fsdecode(p), format="PNG"), None)
-        drop("bomb.jpg", write(_bomb_png()), "50000x50000 pixels exceeds the limit")
+        drop("bomb.jpg", write(bomb_png()), "50000x50000 pixels exceeds the limit")
         deep = (np.asarray(source.convert("L"), np.uint16) * 257)
         drop("deep16.png", lambda p: Image.fromarray(deep).save(os.fsdecode(p)), None)
         drop("cmyk.jpg", lambda p: source.convert("CMYK").save(os.fsdecode(p)), None)

@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--rules", default="classic,texture,harmony")
     parser.add_argument("--photos", type=int, default=1200)
     parser.add_argument("--keep", type=Path, help="copy the classic rule's model here")
+    parser.add_argument("--note", default="", help="a note for the card (the starter model's)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/spe-heldout"))
     args = parser.parse_args()
     cache_path = REPO / "docs" / "heldout.json"
@@ -49,7 +50,8 @@ def main() -> int:
             run("synth", str(test), "--n", str(HELD_OUT), "--seed", "62", "--rule", rule)
         model = args.work / f"{rule}-{args.recipe}-{args.photos}.tflite"
         started = time.monotonic()
-        run("fit", str(train), "--out", str(model), "--recipe", args.recipe, "--force")
+        note = ["--note", args.note] if args.note else []
+        run("fit", str(train), "--out", str(model), "--recipe", args.recipe, "--force", *note)
         seconds = time.monotonic() - started
         report = args.work / f"{rule}-{args.recipe}.json"
         run("evaluate", str(model), str(test), "--json", str(report))

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from scorer.card import CARD_VERSION, Target, card_path_for, likes_distribution
+from scorer.card import ModelCard, Target, likes_distribution, read_card
+from scorer.errors import SpeError
 
 from . import __version__
 from .recipe import LEARNING_RATE, PIXEL_SCALE, FitOptions
 
 
 def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray,
-               options: FitOptions, dataset, epochs: int) -> dict:
+               options: FitOptions, dataset, epochs: int) -> ModelCard:
     """Everything the scorer needs, and how the model was made; no absolute path."""
     training = {**asdict(options), "augment": list(options.augment),
                 "optimizer": (f"AdamW(learning_rate={LEARNING_RATE}, weight_decay="
@@ -30,48 +30,24 @@ def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray
         # home folder and user name with every model.
         training.update(data=Path(dataset.folder).name, layout=dataset.layout,
                         photos=len(dataset.samples), skipped=dict(dataset.skipped))
-    return {
-        "card_version": CARD_VERSION,
-        "model_file": out.name,
-        "sha256": hashlib.sha256(tflite).hexdigest(),
-        "size_bytes": len(tflite),
-        "quantization": "full-integer int8 (weights, activations, input, output)",
-        "input": {
-            "height": options.img_size,
-            "width": options.img_size,
-            "channels": 3,
-            "channel_order": "RGB",
-            "resize": "squash to square, cv2.INTER_AREA, EXIF orientation applied",
-            "pixel_scaling": {"scale": PIXEL_SCALE, "offset": 0.0},
-        },
-        "target": target.to_json(),
-        "likes_distribution": likes_distribution(train_likes),
-        "training": training,
-        "trainer_version": __version__,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    distribution = likes_distribution(train_likes)
+    return ModelCard(
+        sha256=hashlib.sha256(tflite).hexdigest(), height=options.img_size,
+        width=options.img_size, target=target, likes=distribution, model_file=out.name,
+        size_bytes=len(tflite), pixel_scale=PIXEL_SCALE, pixel_offset=0.0, training=training,
+        trainer_version=__version__,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def read_previous_quality(model_path: Path) -> float | None:
     """The int8 Spearman the model at ``model_path`` was measured at, if there is one.
 
-    Its cross-validated figure where the card has one, else its hold-out
-    figure (cards from before cross-validation). None when nothing is there or
-    the card says nothing usable: then there is nothing to protect.
+    None when there is no model there, or its card cannot be read or says
+    nothing usable: then there is nothing to protect.
     """
     if not model_path.exists():
         return None
     try:
-        card = json.loads(card_path_for(model_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_card(model_path).measured_spearman
+    except SpeError:
         return None
-    for path in (("expected_quality", "spearman", "mean"),
-                 ("metrics", "validation", "int8", "spearman")):
-        value = card
-        try:
-            for key in path:
-                value = value[key]
-            return float(value)
-        except (KeyError, TypeError, ValueError):
-            continue
-    return None

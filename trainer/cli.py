@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import typer
 
+from scorer.card import write_card
 from scorer.cliutil import run_app
 from scorer.errors import SpeError
 
@@ -213,8 +214,8 @@ def fit(
     with _exit_statuses():
         result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
     if note:
-        result.card["note"] = note
-        fit_module.write_card(result.model_path, result.card)
+        result.card.note = note
+        write_card(result.model_path, result.card)
 
 
 @app.command()

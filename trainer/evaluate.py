@@ -23,7 +23,7 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
     predicted = np.concatenate([model.predict(pixels[i : i + BATCH])
                                 for i in range(0, len(pixels), BATCH)])
     likes = dataset.likes
-    training_mean = float(model.card.raw["likes_distribution"]["mean"])
+    training_mean = float(model.card.likes["mean"])
     # Quartiles are those of the training likes, read off the card's percentiles.
     reference = np.asarray(model.card.percentiles)
     rows = {

@@ -12,7 +12,6 @@ export under every installed TFLite runtime; write the card and plots. With
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.card import Target, card_path_for
+from scorer.card import ModelCard, Target, card_path_for, write_card
 
 from .card import build_card, read_previous_quality
 from .data import load_dataset, load_pixels
@@ -42,18 +41,10 @@ from .errors import DataError, TrainerError, WorseModelError  # noqa: E402
 @dataclass
 class FitResult:
     model_path: Path
-    card: dict
+    card: ModelCard
     table: str
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_card(out: Path, card: dict) -> None:
-    write_atomically(card_path_for(out), (json.dumps(card, indent=2) + "\n").encode("utf-8"))
 
 
 def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: FitOptions,
@@ -69,7 +60,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     else:
         result = _fit_hold_out(dataset, pixels, out, options, echo, force)
     if trend is not None:
-        result.card["detrend"] = trend
+        result.card.detrend = trend
         write_card(out, result.card)
     return result
 
@@ -141,7 +132,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
                               epochs=epochs)
     rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
             for name in ("cnn", "int8", "ridge", "mean")}
-    card["metrics"] = {
+    card.metrics = {
         "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold, one network "
                               "per fold (the exported average of "
                               f"{options.members} trained on every photo is expected to do at "
@@ -152,7 +143,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
                              "stopping_epochs": run.best_epochs},
         "int8_vs_keras": agreement,
     }
-    card["expected_quality"] = _expected_quality(summary, sentence)
+    card.expected_quality = _expected_quality(summary, sentence)
     table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
                           "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
                          len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
@@ -257,10 +248,10 @@ def _fit_hold_out(dataset, pixels, out: Path, options: FitOptions, echo, force: 
     except WorseModelError:
         Path(agreement["file"]).unlink(missing_ok=True)
         raise
-    card["metrics"] = {"validation": {"how": f"one hold-out split of {len(val_idx)} photos",
+    card.metrics = {"validation": {"how": f"one hold-out split of {len(val_idx)} photos",
                                       "n": int(len(val_idx)), **rows},
                        "int8_vs_keras": agreement}
-    card["training"]["validation_photos"] = int(len(val_idx))
+    card.training["validation_photos"] = int(len(val_idx))
     table = format_table(rows, len(val_idx))
     plot_loss(histories, out.with_suffix(".loss.png"),
               "early-stopping split" if options.early_stopping else "validation")
@@ -272,7 +263,7 @@ def _fit_hold_out(dataset, pixels, out: Path, options: FitOptions, echo, force: 
 # ---- shared: export, verify, report ---------------------------------------------------
 
 def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions, dataset, echo,
-            epochs: int, check=None) -> tuple[dict, dict]:
+            epochs: int, check=None) -> tuple[ModelCard, dict]:
     """Export to int8 beside its card; compare int8 with Keras under every runtime.
 
     ``check`` = (pixels, keras likes, actual likes) to compare on; by default a
@@ -287,8 +278,8 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     tmp = out.with_name(f".{out.stem}.new.tflite")
     tmp.write_bytes(tflite)
     card = build_card(tmp, tflite, target, likes, options, dataset, epochs)
-    card["model_file"] = out.name
-    card["parameters"] = int(model.count_params())
+    card.model_file = out.name
+    card.parameters = int(model.count_params())
     write_card(tmp, card)
     if check is None:
         sample = np.random.default_rng(options.seed).permutation(len(pixels))[:AGREEMENT_PHOTOS]
@@ -301,7 +292,7 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
         card_path_for(tmp).unlink(missing_ok=True)
     agreement = _agreement(outputs, target, keras_likes, actual)
     agreement["file"] = str(tmp)
-    card["cost"] = {"size_bytes": len(tflite), "parameters": int(model.count_params()),
+    card.cost = {"size_bytes": len(tflite), "parameters": int(model.count_params()),
                     "members": options.members, "flip_averaged": options.tta,
                     "ms_per_photo_one_thread": timings,
                     "measured_on": f"{len(check_pixels)} photos, batches of 32, built-in kernels"}
@@ -324,12 +315,12 @@ def _agreement(outputs: dict[str, np.ndarray], target: Target, keras_likes: np.n
             "int8_likes": int8_likes}
 
 
-def _report(out: Path, card: dict, table: str, agreement: dict, sentence: str | None,
+def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: str | None,
             echo) -> FitResult:
     """Put the verified export in place with its card, and say what was made."""
     agreement.pop("int8_likes", None)
     exported = Path(agreement.pop("file"))
-    card["metrics"]["int8_vs_keras"] = agreement
+    card.metrics["int8_vs_keras"] = agreement
     write_card(out, card)
     os.replace(exported, out)
     echo(table)
@@ -337,7 +328,7 @@ def _report(out: Path, card: dict, table: str, agreement: dict, sentence: str | 
          f"{agreement['relative_to_likes_std']:.2%} of the likes' std on "
          f"{agreement['photos']} photos; verified under {' and '.join(agreement['runtimes'])}"
          + (", which agree" if len(agreement["runtimes"]) > 1 else ""))
-    cost = card["cost"]
+    cost = card.cost or {}
     timings = cost["ms_per_photo_one_thread"].items()
     echo(f"model: {cost['members']} network(s), {cost['parameters']:,} parameters, "
          f"{cost['size_bytes'] / 1e6:.2f} MB, "

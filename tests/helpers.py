@@ -1,0 +1,24 @@
+"""Test helpers shared by several test modules (so tests never import each other)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+
+# Run a command as root without the capabilities that let root read any file,
+# so that a file's permissions apply to it (an unreadable photo stays unreadable).
+DROP_DAC = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps",
+             "-dac_override,-dac_read_search"] if os.geteuid() == 0 else [])
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk claiming ``width`` x ``height`` RGB pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + chunk + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+
+
+def bomb_png() -> bytes:
+    """A PNG header claiming 50000x50000 pixels, and nothing to decode."""
+    return png_header(50000, 50000) + b"\x00" * 64
