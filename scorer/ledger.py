@@ -17,6 +17,7 @@ import csv
 import errno
 import fcntl
 import io
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import OutputError
+
+log = logging.getLogger("spe.ledger")
 
 COLUMNS = ("scored_at", "path", "sha256", "predicted_likes", "percentile", "model", "status",
            "error")
@@ -94,6 +97,35 @@ def accepted_header(header: list[str]) -> tuple[str, ...] | None:
     return columns if set(COLUMNS) <= set(columns) else None
 
 
+def ends_in_whole_row(head: bytes, tail: bytes) -> bool:
+    """Is ``tail`` (after the last newline) a whole row that only lacks its newline?
+
+    Whole: balanced quotes, as many cells as the header and a known status (an
+    ok row ends with its empty error cell). A half row from a crash fails one
+    of these unless it was cut exactly before its newline, and then it is whole.
+    """
+    if tail.count(b'"') % 2:
+        return False
+    header_line = head[: head.find(b"\n") + 1]  # only the header and the tail are parsed
+    text = (header_line + tail).decode("utf-8", "replace")
+    lines = list(csv.reader(io.StringIO(text, newline="")))
+    if not lines or (header := accepted_header(lines[0])) is None:
+        return False
+    if len(lines) == 1:
+        return True  # the header itself
+    record = dict(zip(header, lines[-1], strict=False))
+    return len(lines[-1]) == len(header) and (
+        record["status"] == "error" or (record["status"] == "ok" and record["error"] == ""))
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        here, there = os.stat(path), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def complete_length(data: bytes) -> int:
     """Length of the longest prefix of ``data`` made of whole rows.
 
@@ -148,6 +180,12 @@ class Ledger:
         size = os.fstat(fd).st_size
         data = os.pread(fd, size, 0) if size else b""
         whole = complete_length(data)
+        if whole < len(data) and ends_in_whole_row(data[:whole], data[whole:]):
+            # A last row that lost only its newline (a person's editor, a script):
+            # it is whole, so end it instead of cutting it off.
+            self._write(fd, b"\r\n")
+            data += b"\r\n"
+            whole = len(data)
         if whole < len(data):
             # A half row from a crash: cut it off so the next row starts clean.
             os.ftruncate(fd, whole)
@@ -187,17 +225,34 @@ class Ledger:
             sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
             sys.stdout.flush()
         else:
-            if self._fd is None:
-                # A reopen (SIGHUP) failed earlier: try again now; OutputError if it
-                # still cannot, and the caller waits and retries like any output error.
-                self.open()
-            assert self._fd is not None
-            self._write(self._fd, encode_rows(rows, self.columns))
+            self._write(self._current_fd(), encode_rows(rows, self.columns))
         for row in rows:
             if row.ok:
                 self.scored.add((row.sha256, row.model))
             else:
                 self.failed.add((neutralise(row.path), row.sha256, row.model))
+
+    def _current_fd(self) -> int:
+        """The open file, if it is still the file at the path; else the path opened again.
+
+        People and tools act on the CSV while spe runs: deleted, or replaced by
+        an editor's save-by-rename (rows would go to a file no one can see), or
+        emptied by logrotate's copytruncate (rows would follow no header). A
+        reopen that failed earlier (SIGHUP) is tried again here too; an
+        OutputError makes the caller wait and retry like any output error.
+        """
+        assert self.path is not None
+        if self._fd is not None and not _same_file(self.path, self._fd):
+            log.warning("%s was deleted or replaced: writing to the file now at that path",
+                        self.path)
+            self.close()
+        if self._fd is None:
+            self.open()
+        assert self._fd is not None
+        if os.fstat(self._fd).st_size == 0:
+            log.warning("%s was emptied: writing its header again", self.path)
+            self._write(self._fd, (",".join(self.columns) + "\r\n").encode("utf-8"))
+        return self._fd
 
     def _write(self, fd: int, data: bytes) -> None:
         start = os.fstat(fd).st_size

@@ -6,6 +6,8 @@ the rest.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import random
@@ -322,3 +324,53 @@ def test_photos_whose_events_were_lost_are_scored_by_the_rescan(tmp_path, burst)
         assert "overflow" in daemon.log_text()
     finally:
         assert daemon.stop() == 0
+
+
+def test_rows_follow_a_csv_deleted_or_emptied_under_the_daemon(tmp_path, burst):
+    """`rm scores.csv` or logrotate's copytruncate while the daemon runs: the rows go to
+    the file at --out (with its header), and the next start accepts it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    out, done = tmp_path / "scores.csv", tmp_path / "done"
+    daemon = Daemon(inbox, out, "--processed", str(done))
+    try:
+        shutil.copy(burst[0], inbox / "a.jpg")
+        daemon.wait_rows(1)
+        out.unlink()
+        shutil.copy(burst[1], inbox / "b.jpg")
+        rows = daemon.wait_rows(1)
+        assert [Path(r["path"]).name for r in rows] == ["b.jpg"]
+        with open(out, "r+b") as handle:
+            handle.truncate(0)
+        shutil.copy(burst[2], inbox / "c.jpg")
+        rows = daemon.wait_rows(1)
+        assert [Path(r["path"]).name for r in rows] == ["c.jpg"]
+        wait_until(lambda: sorted(p.name for p in done.iterdir()) == ["a.jpg", "b.jpg", "c.jpg"],
+                   10, "all three moved")
+    finally:
+        assert daemon.stop() == 0
+    assert "was deleted or replaced" in daemon.log_text()
+    assert "was emptied: writing its header again" in daemon.log_text()
+    again = Daemon(inbox, out, "--processed", str(done))  # the ledger is a scores CSV still
+    try:
+        shutil.copy(burst[3], inbox / "d.jpg")
+        assert [Path(r["path"]).name for r in again.wait_rows(2)] == ["c.jpg", "d.jpg"]
+    finally:
+        assert again.stop() == 0
+
+
+def test_batch_score_takes_an_excel_saved_csv_as_its_ledger(tmp_path, burst):
+    """Saved by Excel as "CSV UTF-8": a BOM, CRLF, the last row without its newline."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for source in burst[:2]:
+        shutil.copy(source, photos / source.name)
+    out = tmp_path / "scores.csv"
+    first = spe("batch-score", str(photos / burst[0].name), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes()[:-2])
+    again = spe("batch-score", str(photos), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    text = out.read_bytes().decode("utf-8-sig")
+    names = [Path(r["path"]).name for r in csv.DictReader(io.StringIO(text, newline=""))]
+    assert names == [burst[0].name, burst[1].name]  # the first is not scored again

@@ -75,3 +75,54 @@ def test_a_failed_reopen_is_retried_by_the_next_append(tmp_path):
     ledger.close()
     text = path.read_bytes().decode("utf-8")
     assert text.startswith(HEADER) and text.count("a.jpg") == 1
+
+
+def _scores(path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+
+
+def test_a_last_row_without_its_newline_is_kept_and_ended(tmp_path):
+    path = tmp_path / "scores.csv"
+    ledger = Ledger(path)
+    ledger.append([Row("a.jpg", "ab" * 32, "m" * 12, 10.0, 50.0)])
+    ledger.close()
+    path.write_bytes(path.read_bytes()[:-2])  # an editor saved it without the final newline
+    ledger = Ledger(path)
+    assert ledger.repaired_bytes == 0 and ledger.has_scored("ab" * 32, "m" * 12)
+    ledger.append([Row("b.jpg", "cd" * 32, "m" * 12, 1.0, 1.0)])
+    ledger.close()
+    assert [r["path"] for r in _scores(path)] == ["a.jpg", "b.jpg"]
+
+
+def test_a_half_row_from_a_crash_is_still_cut(tmp_path):
+    path = tmp_path / "scores.csv"
+    ledger = Ledger(path)
+    ledger.append([Row("a.jpg", "ab" * 32, "m" * 12, 10.0, 50.0)])
+    ledger.close()
+    whole = path.read_bytes()
+    path.write_bytes(whole + b"2026-12-01T00:00:00.000Z,b.jpg,cdcd")
+    ledger = Ledger(path)
+    assert ledger.repaired_bytes == len(b"2026-12-01T00:00:00.000Z,b.jpg,cdcd")
+    ledger.close()
+    assert path.read_bytes() == whole
+
+
+def test_rows_follow_the_file_when_it_is_deleted_replaced_or_emptied(tmp_path):
+    path = tmp_path / "scores.csv"
+    ledger = Ledger(path)
+    ledger.append([Row("a.jpg", "ab" * 32, "m" * 12, 1.0, 1.0)])
+    path.unlink()  # deleted
+    ledger.append([Row("b.jpg", "cd" * 32, "m" * 12, 1.0, 1.0)])
+    assert [r["path"] for r in _scores(path)] == ["b.jpg"]
+    replacement = tmp_path / "saved-by-an-editor.csv"
+    replacement.write_bytes(path.read_bytes())
+    replacement.replace(path)  # replaced by a rename
+    ledger.append([Row("c.jpg", "ef" * 32, "m" * 12, 1.0, 1.0)])
+    assert [r["path"] for r in _scores(path)] == ["b.jpg", "c.jpg"]
+    with open(path, "r+b") as handle:  # logrotate's copytruncate
+        handle.truncate(0)
+    ledger.append([Row("d.jpg", "01" * 32, "m" * 12, 1.0, 1.0)])
+    ledger.close()
+    assert path.read_bytes().startswith(HEADER.encode())
+    assert [r["path"] for r in _scores(path)] == ["d.jpg"]
+    assert Ledger(path).has_scored("01" * 32, "m" * 12)
