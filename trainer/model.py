@@ -111,7 +111,8 @@ def _conv_bn_relu(x, filters: int):
     return layers.ReLU()(x)
 
 
-def _deep(widths: tuple[int, ...], name: str, statistics: bool = False) -> Callable[[int], Any]:
+def _deep(widths: tuple[int, ...], name: str, statistics: bool = False,
+          grid: bool = False) -> Callable[[int], Any]:
     """Blocks of two 3x3 conv + BN + ReLU, a max-pool after each, global average pooling.
 
     Global pooling makes the head tiny and the size independent of the input;
@@ -132,7 +133,14 @@ def _deep(widths: tuple[int, ...], name: str, statistics: bool = False) -> Calla
         for filters in widths:
             x = _conv_bn_relu(_conv_bn_relu(x, filters), filters)
             x = layers.MaxPooling2D(2)(x)
-        x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
+        pooled = layers.GlobalAveragePooling2D()(x)
+        if grid:
+            # Where things are, coarsely: a 4x4 grid of 16 features beside the pooled
+            # ones (global pooling alone cannot see a subject's placement).
+            cells = layers.Conv2D(16, 1, activation="relu")(x)
+            cells = layers.AveragePooling2D(max(1, x.shape[1] // 4))(cells)
+            pooled = layers.Concatenate()([pooled, layers.Flatten()(cells)])
+        x = layers.Dropout(0.3)(pooled)
         if not statistics:
             return keras.Model(inputs, layers.Dense(1)(x), name=name)
         from .layers import ImageStatistics
@@ -173,6 +181,9 @@ NETWORKS: dict[str, Network] = {
                           "deep, plus eight image statistics (brightness, contrast, colour, "
                           "saturation, sharpness, symmetry) in a linear part that starts as "
                           "their ridge regression (0.46 M)"),
+    "deep-grid": Network(_deep((32, 64, 96, 128), "deep-grid", grid=True),
+                         "deep, plus a coarse 4x4 grid of 16 features beside its global "
+                         "pooling, so that placement is visible (0.47 M)"),
     "deep-small": Network(_deep((16, 32, 48, 64), "deep-small"),
                           "as deep at half the width (16, 32, 48, 64): a quarter of the "
                           "arithmetic (0.12 M)"),
