@@ -31,7 +31,7 @@ def prepare(work: Path, sizes: dict) -> dict:
     models = work / "models"
     if not (models / "int8.tflite").exists():
         timed_child([PYTHON, "-m", "bench.tf_worker", "prepare", models, sizes["prepare_photos"],
-                     sizes["prepare_epochs"]], cwd=REPO)
+                     sizes["prepare_epochs"], sizes.get("prepare_members", 3)], cwd=REPO)
     return {"photos": photos, "models": models}
 
 
@@ -256,7 +256,7 @@ def training(work: Path, prepared: dict, sizes: dict) -> dict:
             make_synthetic(data, n=n, seed=41)
         seconds, rss, _ = timed_child([BIN / "spe-train", "fit", data, "--out",
                                        work / f"fit-{n}.tflite", "--epochs",
-                                       sizes["train_epochs"]])
+                                       sizes["train_epochs"], *sizes.get("train_args", ())])
         result[str(n)] = {"photos": n, "epochs": sizes["train_epochs"], "seconds": seconds,
                           "peak_rss_mib": rss}
     return result

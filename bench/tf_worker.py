@@ -53,7 +53,7 @@ def keras_predict(model: str, photo: str, out: str) -> None:
     write_row(out, photo, float(network.predict(pixels, verbose=0).ravel()[0]))
 
 
-def prepare(work: str, n: int, epochs: int) -> None:
+def prepare(work: str, n: int, epochs: int, members: int = 3) -> None:
     """Train the default recipe on synthetic photos; save it and its three exports.
 
     As `spe-train fit` exports it (its members averaged in one graph), but with a
@@ -78,7 +78,7 @@ def prepare(work: str, n: int, epochs: int) -> None:
     data = root / "synth"
     if not (data / "y_likes_data.txt").exists():
         make_synthetic(data, n=n, seed=31)
-    options = FitOptions(epochs=epochs)
+    options = FitOptions(epochs=epochs, members=members)
     dataset = load_dataset(data)
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes
@@ -109,7 +109,7 @@ def prepare(work: str, n: int, epochs: int) -> None:
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "prepare":
-        prepare(args[0], int(args[1]), int(args[2]))
+        prepare(args[0], int(args[1]), int(args[2]), *(int(a) for a in args[3:4]))
     elif command == "lite":
         lite(*args)
     elif command == "keras":

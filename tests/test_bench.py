@@ -26,8 +26,10 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
                                          "keras predict (notebook)"}
     assert results["watcher"]["steady"]["rows"] == results["watcher"]["steady"]["photos"]
     assert results["watcher"]["burst"]["rows"] == results["watcher"]["burst"]["photos"]
-    # The converter's default export cannot be loaded by tflite-runtime 2.14; int8 can.
-    assert "error" in results["models"]["dynamic"]["tflite-runtime (builtin)"]
+    # Whether tflite-runtime 2.14 can load the converter's default (dynamic-range)
+    # export depends on the network's ops (the notebook network's large dense layer
+    # cannot be; the deep network's can): it is reported either way. int8 always loads.
+    assert "tflite-runtime (builtin)" in results["models"]["dynamic"]
     for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
         assert "error" not in results["models"]["int8"][runtime], runtime
     assert "cold start, one photo" in proc.stdout and "QUICK mode" in proc.stdout

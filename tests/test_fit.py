@@ -100,7 +100,7 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     assert training["augment"] == ["flip", "shift", "zoom", "color"]
     assert training["photos"] == training["train_photos"] == 300  # the final model saw all
     assert training["members"] == 2 and training["folds"] == 3
-    assert 1 <= training["epochs_run"] <= 5
+    assert 1 <= training["epochs_run"] <= 3
     assert len(card["likes_distribution"]["percentiles"]) == 101
     assert card["trainer_version"] and card["created_at"]
     # No absolute path of the machine that trained it; the folder's name at most.
