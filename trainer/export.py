@@ -94,14 +94,16 @@ def _quiet_fd(fd: int):
         os.close(saved)
 
 
-def run_exported(model_path: Path, pixels: np.ndarray,
-                 timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float] | None = None,
+                 first_only: bool = False) -> dict[str, np.ndarray]:
     """The raw outputs of the exported model under every installed TFLite runtime.
 
     Each runtime runs in its own process through the scorer (``scorer.npy``), so
     this checks exactly what a Pi will run. A runtime that is not installed
     here is left out; one that is installed but fails raises. ``timings``, if
-    given, receives each runtime's milliseconds per photo (one thread).
+    given, receives each runtime's milliseconds per photo (one thread). With
+    ``first_only``, the first installed runtime is enough (the folds' networks:
+    only their predictions are wanted; the exported model is run by all).
     """
     outputs: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,6 +124,8 @@ def run_exported(model_path: Path, pixels: np.ndarray,
             outputs[runtime] = np.load(out_path)
             if timings is not None:
                 timings[runtime] = float(proc.stdout.split()[-1])
+            if first_only:
+                break
     if not outputs:
         raise ExportError("no TFLite runtime installed to verify the export with: "
                           "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert")

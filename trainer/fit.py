@@ -103,7 +103,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
          f"{','.join(options.augment) or 'none'})")
     with tempfile.TemporaryDirectory() as tmp:
         int8 = np.zeros(len(likes))
-        exporter = _fold_exporter(Path(tmp), pixels, likes, options, int8)
+        exporter = _FoldExport(Path(tmp), pixels, likes, options, int8)
         run = run_folds(pixels, likes, options, options.folds, 1, echo, after_fold=exporter)
     run.predictions["int8"] = int8
     run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
@@ -170,13 +170,9 @@ class _FoldExport:
         path.write_bytes(tflite)
         card = build_card(path, tflite, target, self.likes[train_idx], self.options, None, 0)
         write_card(path, card)
-        raw = next(iter(run_exported(path, self.pixels[test_idx]).values()))
+        raw = next(iter(run_exported(path, self.pixels[test_idx], first_only=True).values()))
         self.int8[test_idx] = target.inverse(raw)
         self.test_parts.append(test_idx)
-
-
-def _fold_exporter(folder, pixels, likes, options, int8) -> _FoldExport:
-    return _FoldExport(folder, pixels, likes, options, int8)
 
 
 def _check_gate(out: Path, spearman: float, force: bool, echo) -> None:
