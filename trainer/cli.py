@@ -255,6 +255,36 @@ def cv(
 
 
 @app.command()
+def distil(
+    teacher: Path = typer.Argument(..., help="An exported NAME.tflite to imitate (usually "
+                                             "fit's average of networks)."),
+    data_dir: Path = typer.Argument(..., help="The photos it was trained on (likes are only "
+                                              "used to report quality)."),
+    out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
+                             help="The one-network model to write, NAME.tflite."),
+    architecture: str = typer.Option("deep", "--architecture", envvar="SPE_ARCHITECTURE",
+                                     help="The student network (see fit --help)."),
+    copies: int = typer.Option(8, "--copies", min=1, max=64, envvar="SPE_COPIES",
+                               help="Augmented views of each photo the teacher labels."),
+    epochs: int = typer.Option(10, "--epochs", min=1, envvar="SPE_EPOCHS",
+                               help="Passes over all the views."),
+    seed: int = Seed,
+) -> None:
+    """Distil a model into one network that follows its answers, at one network's cost.
+
+    The student trains on the teacher's int8 answers for augmented views of the
+    photos; a tenth of the photos is kept out to measure how closely it follows.
+    """
+    from .distil import distil as run
+
+    if architecture not in _networks():
+        _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
+    with _exit_statuses():
+        run(teacher, data_dir, out, architecture=architecture, copies=copies, epochs=epochs,
+            seed=seed, echo=_echo)
+
+
+@app.command()
 def evaluate(
     model: Path = typer.Argument(..., help="An exported NAME.tflite (with NAME.json beside it)."),
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
