@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand
 from .engine import BATCH_SIZE, Engine
@@ -17,6 +18,7 @@ from .runtime import Model
 def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool = False,
                 threads: int = 2, batch_size: int = BATCH_SIZE, force: bool = False,
                 max_pixels: int = DEFAULT_MAX_PIXELS,
+                max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB,
                 echo: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
     """Score ``paths`` (files, folders, globs); return the counts. Exit 1 when any failed."""
     ledger = Ledger(out)
@@ -29,7 +31,7 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     ledger.append([Row(display_path(p), "", model_id, error="no files match") for p in unmatched])
 
     engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
-                    max_pixels=max_pixels)
+                    max_pixels=max_pixels, max_memory=max_memory)
     # Bounded look-ahead: while this thread scores one batch, the workers decode
     # the next, so they never wait; and yet thousands of photos are never held.
     limit = 2 * batch_size + 4 * threads

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .cliutil import run_app
 from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
@@ -43,6 +44,11 @@ BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
                                envvar="SPE_BATCH_SIZE", help="Photos per interpreter call.")
 MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
                                help="Refuse photos whose header claims more pixels.")
+MaxMemoryOption = typer.Option(DEFAULT_MAX_MEMORY_MIB, "--max-memory", min=16,
+                               envvar="SPE_MAX_MEMORY",
+                               help="MiB the decodes in flight may take together (estimated from "
+                                    "each photo's header); a photo that needs more on its own "
+                                    "gets an error row.")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -72,6 +78,7 @@ def batch_score(
                                help="Score again photos the CSV already has for this model."),
     runtime: str = RuntimeOption,
     max_pixels: int = MaxPixelsOption,
+    max_memory: int = MaxMemoryOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
@@ -80,7 +87,7 @@ def batch_score(
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
                      threads=threads, batch_size=batch_size, force=force, max_pixels=max_pixels,
-                     echo=lambda m: typer.echo(m, err=True))
+                     max_memory=max_memory * MIB, echo=lambda m: typer.echo(m, err=True))
     except SpeError as exc:
         fail(exc.reason)
     raise typer.Exit(1 if counts["failed"] else 0)
@@ -159,6 +166,7 @@ def watch(
     batch_size: int = BatchSizeOption,
     runtime: str = RuntimeOption,
     max_pixels: int = MaxPixelsOption,
+    max_memory: int = MaxMemoryOption,
     settle: float = typer.Option(SETTLE_SECONDS, "--settle", min=0.0, envvar="SPE_SETTLE",
                                  help="Seconds a file without a close event must stay unchanged."),
     log_level: str = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
@@ -193,7 +201,8 @@ def watch(
             ledger.repaired_bytes)
     options = WatchOptions(inbox=inbox, processed=processed, failed=failed,
                            rescan_interval=rescan_interval, polling=polling, threads=threads,
-                           batch_size=batch_size, max_pixels=max_pixels, settle=settle)
+                           batch_size=batch_size, max_pixels=max_pixels,
+                           max_memory=max_memory * MIB, settle=settle)
     raise typer.Exit(Watcher(options, loaded, ledger).run())
 
 

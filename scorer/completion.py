@@ -14,6 +14,10 @@ lot, but not everything, and events get lost:
   timeout a lost Closed left the file pending for ever.)
 - With polling (network shares) there are no Closed events: every file waits
   until it is unchanged for ``settle`` seconds.
+- An empty file is never complete on an event: a shell's ``cmd > photo.jpg``
+  creates (and may close) the file long before the first byte arrives. It is
+  judged (an "empty file" row) only once it has stayed empty for
+  ``empty_timeout`` seconds (30 settle times: 30 s at the default).
 
 The clock and the stat are injected, so the rules are tested without threads,
 inotify or waiting (tests/test_completion.py).
@@ -31,6 +35,8 @@ SETTLE_SECONDS = 1.0  # a created-only file unchanged this long is complete
 # A Modified file with no Closed event after this many settle times (30 s at the
 # default) is judged by its size and mtime alone: its Closed event was lost.
 CLOSED_TIMEOUT_SETTLES = 30
+# An empty file gets its "empty file" row only after staying empty this long.
+EMPTY_TIMEOUT_SETTLES = 30
 
 
 def lstat(path: str) -> Stat | None:
@@ -55,13 +61,15 @@ class CompletionTracker:
     """Pending files, and the rules that say when each is complete."""
 
     def __init__(self, settle: float = SETTLE_SECONDS, polling: bool = False,
-                 closed_timeout: float | None = None,
+                 closed_timeout: float | None = None, empty_timeout: float | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
                  stat: Callable[[str], Stat | None] = lstat) -> None:
         self.settle, self.polling = settle, polling
         self.closed_timeout = (closed_timeout if closed_timeout is not None
                                else max(CLOSED_TIMEOUT_SETTLES * settle, 1.0))
+        self.empty_timeout = (empty_timeout if empty_timeout is not None
+                              else max(EMPTY_TIMEOUT_SETTLES * settle, 1.0))
         self._clock, self._wall, self._stat = clock, wall, stat
         self._pending: dict[str, _Pending] = {}
 
@@ -72,9 +80,14 @@ class CompletionTracker:
         return path in self._pending
 
     def closed(self, path: str) -> Stat | None:
-        """Closed after a write: complete now. Returns its stat for the caller to submit."""
+        """Closed after a write: complete now, unless empty. Returns its stat for the caller
+        to submit, or None (pending)."""
+        stat = self._stat(path)
+        if stat is not None and stat[0] == 0:
+            self._pending.setdefault(path, _Pending(self._clock(), stat)).written = False
+            return None
         self._pending.pop(path, None)
-        return self._stat(path)
+        return stat
 
     moved = closed  # renamed or moved in: complete now
 
@@ -112,6 +125,8 @@ class CompletionTracker:
             stat = self._stat(path)
             if stat is None:
                 del self._pending[path]  # gone again
+            elif stat[0] == 0 and stat == pending.stat and quiet < self.empty_timeout:
+                continue  # created, its bytes still to come
             elif stat != pending.stat:
                 pending.stat, pending.last_change, pending.written = stat, now, False
             else:

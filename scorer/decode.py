@@ -9,6 +9,7 @@ reduced JPEG scale when the photo is large, convert BGR to RGB, and squash to
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import PhotoError
+from .budget import MemoryBudget, decode_cost
+from .errors import PhotoError, PhotoGone
 from .header import Header, read_header
 
 # 100 megapixels: well above any phone camera, far below what would exhaust a
@@ -34,12 +36,18 @@ _REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_
                   (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
+Identity = tuple[int, int, int, int]  # device, inode, size, mtime in ns
+
+
 @dataclass(frozen=True)
 class RawPhoto:
-    """A photo's bytes as read from disk, with their sha256."""
+    """A photo's bytes as read from disk, with their sha256 and the file they came from."""
 
     data: bytes
     sha256: str
+    # The file that was read (from fstat of the open file), so the watcher can
+    # tell whether the file at the path is still the one that was scored.
+    identity: Identity | None = None
 
 
 def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
@@ -57,6 +65,8 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_symlinks:
             raise PhotoError("symlink, not followed") from None
+        if exc.errno == errno.ENOENT:
+            raise PhotoGone(_os_reason(exc)) from None
         raise PhotoError(_os_reason(exc)) from None
     try:
         info = os.fstat(fd)
@@ -74,11 +84,29 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
         os.close(fd)
     if len(data) > max_bytes:  # grew while being read
         raise PhotoError(f"file exceeds the limit of {max_bytes:,} bytes")
-    return RawPhoto(data, hashlib.sha256(data).hexdigest())
+    return RawPhoto(data, hashlib.sha256(data).hexdigest(), identity_of(info))
 
 
-def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode image bytes to a ``(size, size, 3)`` RGB uint8 array."""
+def identity_of(info: os.stat_result) -> Identity:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def current_identity(path: str | os.PathLike[str]) -> Identity | None:
+    """The identity of the file now at ``path`` (not following symlinks), None if none."""
+    try:
+        return identity_of(os.lstat(path))
+    except OSError:
+        return None
+
+
+def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+               budget: MemoryBudget | None = None) -> np.ndarray:
+    """Decode image bytes to a ``(size, size, 3)`` RGB uint8 array.
+
+    With a ``budget``, the decode first takes its estimated memory from it
+    (waiting while other decodes hold too much); one that could never fit is
+    refused before anything is allocated.
+    """
     header = read_header(data)
     pixels = header.width * header.height
     if pixels > max_pixels:
@@ -86,11 +114,13 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
             f"{header.width}x{header.height} pixels exceeds the limit of {max_pixels:,}"
             " (refused before decoding)"
         )
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), reduced_flag(header, size))
-    if image is None:
-        raise PhotoError(f"cannot decode {header.format.upper()}: corrupt or truncated")
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    scale, flag = reduced_scale(header, size)
+    with budget.hold(decode_cost(header, scale)) if budget else contextlib.nullcontext():
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+        if image is None:
+            raise PhotoError(f"cannot decode {header.format.upper()}: corrupt or truncated")
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def load_photo(path: str | os.PathLike[str], size: int,
@@ -102,12 +132,18 @@ def load_photo(path: str | os.PathLike[str], size: int,
 
 def reduced_flag(header: Header, size: int) -> int:
     """The cheapest decode flag that keeps the image at least twice the model's input."""
+    return reduced_scale(header, size)[1]
+
+
+def reduced_scale(header: Header, size: int) -> tuple[int, int]:
+    """(scale, OpenCV flag): JPEGs decode at 1/2, 1/4 or 1/8 while the short side stays at
+    least twice the model's input; other formats only at full size."""
     if header.format == "jpeg":
         short_side = min(header.width, header.height)
         for factor, flag in _REDUCED_FLAGS:
             if short_side // factor >= 2 * size:
-                return flag
-    return cv2.IMREAD_COLOR
+                return factor, flag
+    return 1, cv2.IMREAD_COLOR
 
 
 def _os_reason(exc: OSError) -> str:

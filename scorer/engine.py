@@ -13,14 +13,16 @@ import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .decode import DEFAULT_MAX_PIXELS, decode_rgb, read_photo
-from .errors import OutputError, PhotoError
+from .budget import MemoryBudget
+from .decode import DEFAULT_MAX_PIXELS, Identity, decode_rgb, read_photo
+from .errors import OutputError, PhotoError, PhotoGone
+from .journal import DecodeJournal
 from .ledger import Ledger, Row
 from .runtime import Model
 
@@ -35,7 +37,8 @@ class Outcome:
     display: str  # as written in the CSV
     row: Row | None  # None when skipped
     token: Any = None  # the caller's, handed back untouched
-    skipped_as: str = ""  # "scored" or "failed": what the CSV already says of it
+    skipped_as: str = ""  # "scored", "failed" (what the CSV already says of it) or "gone"
+    identity: Identity | None = None  # the file whose bytes were read, if any were
 
     @property
     def skipped(self) -> bool:
@@ -51,6 +54,7 @@ class _Prepared:
     pixels: np.ndarray | None = None
     error: str = ""
     skipped_as: str = ""
+    identity: Identity | None = None
 
 
 class Engine:
@@ -58,19 +62,26 @@ class Engine:
                  batch_size: int = BATCH_SIZE,
                  force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
                  skip_failed: bool = False, follow_symlinks: bool = True,
-                 linger: float = 0.02) -> None:
+                 linger: float = 0.02, missing_ok: bool = False,
+                 max_memory: int | None = None, journal: DecodeJournal | None = None) -> None:
         self.model = model
         self.ledger = ledger
         self.batch_size = batch_size
         self.force = force
         self.max_pixels = max_pixels
+        # Memory for the decodes in flight, in bytes (scorer/budget.py); None: unbounded.
+        self.budget = MemoryBudget(max_memory) if max_memory else None
+        self.journal = journal  # the daemon's record of decodes in progress (journal.py)
         # The daemon passes over a file whose error row it already wrote, so a
         # broken photo left in the inbox is not re-reported at every rescan.
         self.skip_failed = skip_failed
         self.follow_symlinks = follow_symlinks
+        # The daemon: a file deleted or renamed between its event and its read is
+        # nothing to report (its new name, if any, has its own event).
+        self.missing_ok = missing_ok
         self.linger = linger
         self.counts: Counter[str] = Counter()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
+        self._pool = Workers(threads, self._prepare)
         self._ready: queue.Queue[_Prepared] = queue.Queue()
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -83,13 +94,13 @@ class Engine:
     def submit(self, path: str, display: str | None = None, token: Any = None) -> None:
         with self._lock:
             self._in_flight += 1
-        self._pool.submit(self._prepare, path, display if display is not None else path, token)
+        self._pool.submit(path, display if display is not None else path, token)
 
     def _prepare(self, path: str, display: str, token: Any) -> None:
         item = _Prepared(path, display, token)
         try:
             raw = read_photo(path, follow_symlinks=self.follow_symlinks)
-            item.sha256 = raw.sha256
+            item.sha256, item.identity = raw.sha256, raw.identity
             model_id = self.model.model_id
             if not self.force and self.ledger.has_scored(raw.sha256, model_id):
                 item.skipped_as = "scored"
@@ -97,12 +108,35 @@ class Engine:
                   and self.ledger.has_failed(display, raw.sha256, model_id)):
                 item.skipped_as = "failed"
             else:
-                item.pixels = decode_rgb(raw.data, self.model.size, self.max_pixels)
+                item.pixels = self._decode(path, raw.data)
+        except PhotoGone as exc:
+            if self.missing_ok:
+                item.skipped_as = "gone"
+            else:
+                item.error = exc.reason
         except PhotoError as exc:
             item.error = exc.reason
         except Exception as exc:  # noqa: BLE001 - one odd file must never stop the batch
             item.error = f"unexpected {type(exc).__name__}: {exc}"
         self._ready.put(item)
+
+    def _decode(self, path: str, data: bytes) -> np.ndarray:
+        if self.journal is None:
+            return decode_rgb(data, self.model.size, self.max_pixels, self.budget)
+        refused = self.journal.refused(path)
+        if refused:
+            raise PhotoError(refused)
+        # A photo that was being decoded when the daemon died is decoded alone, so
+        # that if it kills the daemon again, no other photo is blamed with it.
+        alone = path in self.journal.suspects and self.budget is not None
+        self.journal.begin(path)
+        try:
+            if alone and self.budget is not None:
+                with self.budget.hold(self.budget.limit):
+                    return decode_rgb(data, self.model.size, self.max_pixels)
+            return decode_rgb(data, self.model.size, self.max_pixels, self.budget)
+        finally:
+            self.journal.end(path)
 
     def step(self, timeout: float | None = None) -> list[Outcome]:
         """Take what is ready (waiting up to ``timeout`` for the first), score, append.
@@ -149,7 +183,7 @@ class Engine:
         for item in items:
             if item.skipped_as:
                 outcomes.append(Outcome(item.path, item.display, None, item.token,
-                                        item.skipped_as))
+                                        item.skipped_as, item.identity))
                 continue
             if item.error:
                 row = Row(item.display, item.sha256, model_id, error=item.error)
@@ -157,14 +191,58 @@ class Engine:
                 likes_value, percentile = predictions[id(item)]
                 row = Row(item.display, item.sha256, model_id, likes_value, percentile)
             rows.append(row)
-            outcomes.append(Outcome(item.path, item.display, row, item.token))
+            outcomes.append(Outcome(item.path, item.display, row, item.token, "",
+                                    item.identity))
         self.ledger.append(rows)  # raises OutputError: then nothing below counts
         for outcome in outcomes:
+            if outcome.skipped_as == "gone":
+                continue
             if outcome.row is None:
                 self.counts["skipped"] += 1
             else:
                 self.counts["scored" if outcome.row.ok else "failed"] += 1
         return outcomes
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Stop the decode threads (photos not started are dropped); without ``wait``,
+        decodes in progress are abandoned too."""
+        self._pool.close(wait)
+
+
+class Workers:
+    """Decode threads that never hold up an exit.
+
+    concurrent.futures joins its threads when the interpreter exits, so a stop
+    waited for the slowest decode in progress (8.3 s with four large photos,
+    against the 5 s the README promises). These are daemon threads: at a stop,
+    a decode in progress is abandoned and its photo stays where it is, without
+    a row, for the next start.
+    """
+
+    def __init__(self, count: int, work: Callable[..., None]) -> None:
+        self._work = work
+        self._jobs: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        self._threads = [threading.Thread(target=self._run, name=f"decode-{n + 1}", daemon=True)
+                         for n in range(max(1, count))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, *args: Any) -> None:
+        self._jobs.put(args)
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            job = self._jobs.get()
+            if job is None or self._closed.is_set():
+                return
+            self._work(*job)
+
+    def close(self, wait: bool) -> None:
+        """Drop the jobs not started; ``wait`` for those in progress, or abandon them."""
+        self._closed.set()
+        for _ in self._threads:
+            self._jobs.put(None)  # wakes the idle ones
+        if wait:
+            for thread in self._threads:
+                thread.join()

@@ -24,6 +24,11 @@ class PhotoError(SpeError):
     """One input photo cannot be scored; the batch goes on."""
 
 
+class PhotoGone(PhotoError):
+    """The file was not there when it was to be read (batch-score: an error row;
+    the daemon: nothing to do, it was deleted or renamed since its event)."""
+
+
 class ModelError(SpeError):
     """The model or its card is missing, corrupt or does not match (fatal, exit 2)."""
 

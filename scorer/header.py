@@ -15,11 +15,21 @@ from .errors import PhotoError
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
+# Progressive (and lossless/hierarchical) JPEGs: the decoder keeps every DCT
+# coefficient of the whole frame, whatever the output scale.
+_PROGRESSIVE_MARKERS = {0xC2, 0xC6, 0xCA, 0xCE}
+
+
 @dataclass(frozen=True)
 class Header:
     format: str  # "jpeg", "png" or "webp"
     width: int
     height: int
+    progressive: bool = False  # JPEG only
+    # Samples per pixel the decoder keeps for a progressive JPEG's coefficients
+    # (Y plus subsampled chroma: 1.5 for 4:2:0, 3 for 4:4:4).
+    coefficient_planes: float = 3.0
+    bit_depth: int = 8  # PNG: 16-bit photos take twice the memory while decoding
 
 
 def sniff_format(data: bytes) -> str:
@@ -37,15 +47,16 @@ def sniff_format(data: bytes) -> str:
 def read_header(data: bytes) -> Header:
     fmt = sniff_format(data)
     try:
-        width, height = {"jpeg": _jpeg_size, "png": _png_size, "webp": _webp_size}[fmt](data)
+        header = {"jpeg": _jpeg_header, "png": _png_header, "webp": _webp_header}[fmt](data)
     except (struct.error, IndexError):
         raise PhotoError(f"truncated {fmt.upper()} header") from None
-    if width <= 0 or height <= 0:
-        raise PhotoError(f"{fmt.upper()} header gives an empty size {width}x{height}")
-    return Header(fmt, width, height)
+    if header.width <= 0 or header.height <= 0:
+        raise PhotoError(f"{fmt.upper()} header gives an empty size "
+                         f"{header.width}x{header.height}")
+    return header
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int]:
+def _jpeg_header(data: bytes) -> Header:
     pos = 2
     while True:
         # Markers may be padded with any number of 0xFF bytes.
@@ -61,18 +72,27 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             raise PhotoError("corrupt JPEG: no frame header")
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         if marker in _SOF_MARKERS:
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
+            height, width, count = struct.unpack(">HHB", data[pos + 5 : pos + 10])
+            factors = [(data[pos + 11 + 3 * i] >> 4, data[pos + 11 + 3 * i] & 0x0F)
+                       for i in range(count)]
+            h_max = max((h for h, _ in factors), default=1) or 1
+            v_max = max((v for _, v in factors), default=1) or 1
+            planes = sum(h * v for h, v in factors) / (h_max * v_max) if factors else 3.0
+            return Header("jpeg", width, height, marker in _PROGRESSIVE_MARKERS, planes)
         if length < 2:
             raise PhotoError("corrupt JPEG: bad segment length")
         pos += 2 + length
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
+def _png_header(data: bytes) -> Header:
     if data[12:16] != b"IHDR":
         raise PhotoError("corrupt PNG: no IHDR chunk")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
+    width, height, depth = struct.unpack(">IIB", data[16:25])
+    return Header("png", width, height, bit_depth=depth)
+
+
+def _webp_header(data: bytes) -> Header:
+    return Header("webp", *_webp_size(data))
 
 
 def _webp_size(data: bytes) -> tuple[int, int]:

@@ -8,6 +8,7 @@ photos inside it are scored. Temporary and junk names wait for their rename.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .completion import Stat, lstat
+from .decode import Identity, current_identity
 from .discover import is_junk_dir, is_photo_name
 from .ledger import display_path
 
@@ -76,16 +78,70 @@ class Inbox:
             del self._handled[path]
         return len(stale)
 
-    def move(self, path: str, target: Path) -> None:
-        """Move a photo whose row is on disk, keeping its place under the inbox."""
-        destination = target / Path(path).relative_to(self.root)
+    def move(self, path: str, target: Path, identity: Identity | None = None) -> bool:
+        """Move a photo whose row is on disk, keeping its place under the inbox.
+
+        False when the file moved was not the one scored (replaced in the instant
+        between the check and the rename): it is put back, to be scored as new.
+        A failed move leaves the photo in the inbox and nothing in ``target``.
+        """
+        destination = free_name(target / Path(path).relative_to(self.root))
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            stem, suffix, n = destination.stem, destination.suffix, 1
-            while destination.exists() or destination.is_symlink():
-                destination = destination.with_name(f"{stem}-{n}{suffix}")
-                n += 1
-            shutil.move(path, destination)
+            _move_whole(path, destination)
         except OSError as exc:
-            log.warning("cannot move %s to %s: %s", display_path(path), target, exc.strerror)
+            log.warning("cannot move %s to %s: %s", display_path(path), target,
+                        exc.strerror or exc)
             self.remember(path, self._stat(path))  # its row is written: not scored again
+            return True
+        moved = current_identity(destination)
+        if identity is None or _same_file(identity, moved):
+            return True
+        if not os.path.lexists(path):
+            os.rename(destination, path)
+        log.warning("%s was replaced while being moved; scoring it again", display_path(path))
+        return False
+
+
+NAME_MAX = 255  # bytes, on every Linux file system the inbox is likely to be on
+
+
+def free_name(destination: Path) -> Path:
+    """``destination``, or ``name-1.jpg``, ``name-2.jpg``... if taken; a name too long for
+    the file system (a suffix on a 255-byte name) is shortened, keeping its extension."""
+    stem, suffix, n = destination.stem, destination.suffix, 0
+    while True:
+        tail = f"-{n}{suffix}" if n else suffix
+        room = NAME_MAX - len(os.fsencode(tail))
+        short = os.fsencode(stem)[:room].decode(errors="ignore")  # whole characters only
+        candidate = destination.with_name(short + tail)
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+        n += 1
+
+
+def _move_whole(path: str, destination: Path) -> None:
+    """Rename; across file systems, copy to a hidden temporary name first, so a full
+    disk leaves no partial photo in ``destination`` (and the photo where it was)."""
+    try:
+        os.rename(path, destination)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    partial = destination.with_name(f".{destination.name[:200]}.spe-partial")
+    try:
+        shutil.copy2(path, partial)
+        os.rename(partial, destination)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
+    os.unlink(path)
+
+
+def _same_file(identity: Identity, moved: Identity | None) -> bool:
+    if moved is None:
+        return False
+    if moved[0] == identity[0]:
+        return moved[1:] == identity[1:]
+    return moved[2:] == identity[2:]  # copied across file systems: same size and mtime

@@ -25,12 +25,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .completion import SETTLE_SECONDS, CompletionTracker, Stat, lstat
-from .decode import DEFAULT_MAX_PIXELS
+from .decode import DEFAULT_MAX_PIXELS, current_identity
 from .engine import BATCH_SIZE, Engine, Outcome
 from .errors import OutputError
 from .events import start_observer
 from .inbox import Inbox
+from .journal import DecodeJournal, journal_path_for
 from .ledger import Ledger, display_path, one_line
 from .notify import Notifier
 from .runtime import Model
@@ -38,7 +40,9 @@ from .runtime import Model
 log = logging.getLogger("spe.watch")
 
 TICK_SECONDS = 0.05  # main loop wake-up: bounds the latency added by the loop
-SHUTDOWN_SECONDS = 4.0  # finish the batch in hand, within systemd's stop timeout
+# Rows for photos already decoded are written at a stop, for at most this long
+# (the README promises a stop within 5 s; decodes in progress are abandoned).
+SHUTDOWN_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 5.0
 
 
@@ -52,6 +56,7 @@ class WatchOptions:
     threads: int = 2
     batch_size: int = BATCH_SIZE
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB
     settle: float = SETTLE_SECONDS
 
 
@@ -99,9 +104,11 @@ class Watcher:
         self.inbox = Inbox(options.inbox, [p for p in (options.processed, options.failed) if p])
         self.tracker = CompletionTracker(options.settle, options.polling)
         self.ledger = ledger
+        self.journal = DecodeJournal(journal_path_for(ledger.path)) if ledger.path else None
         self.engine = Engine(model, ledger, threads=options.threads,
                              batch_size=options.batch_size, max_pixels=options.max_pixels,
-                             skip_failed=True, follow_symlinks=False)
+                             max_memory=options.max_memory, journal=self.journal,
+                             skip_failed=True, follow_symlinks=False, missing_ok=True)
         self.notifier = Notifier()
         self.counts: Counter[str] = Counter()  # this run's photos: scored, skipped, failed
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -139,7 +146,8 @@ class Watcher:
         found = 0
         busy = self._in_flight.__contains__
         for path, stat in self.inbox.scan(folder, skip=lambda p: busy(p) or p in self.tracker):
-            if min_age and self.inbox.recent(stat, min_age):
+            if ((min_age and self.inbox.recent(stat, min_age))
+                    or (stat[0] == 0 and self.inbox.recent(stat, self.tracker.empty_timeout))):
                 self.tracker.wait(path, stat)
             else:
                 self._submit(path, stat)
@@ -153,10 +161,21 @@ class Watcher:
 
     def _finish(self, outcome: Outcome) -> None:
         self._in_flight.discard(outcome.path)
+        if outcome.skipped_as == "gone":
+            log.debug("gone before it was read: %s", one_line(outcome.display))
+            return
         failed = report(outcome, self.counts)
+        if outcome.identity is not None and current_identity(outcome.path) != outcome.identity:
+            # Replaced (or rewritten) after its bytes were read: the row is for the
+            # old bytes; the file now there is new work, never moved unscored.
+            log.info("changed while being scored, scoring it again: %s",
+                     one_line(outcome.display))
+            self._submit(outcome.path)
+            return
         target = self.options.failed if failed else self.options.processed
         if target is not None:
-            self.inbox.move(outcome.path, target)
+            if not self.inbox.move(outcome.path, target, outcome.identity):
+                self._submit(outcome.path)  # replaced during the move: put back, new work
         else:
             self.inbox.remember(outcome.path, outcome.token)
 
@@ -198,7 +217,9 @@ class Watcher:
             observer.stop()
             self._drain()
             observer.join(timeout=1.0)
-            self.engine.close()
+            self.engine.close(wait=False)
+            if self.journal is not None:
+                self.journal.close()
             self.ledger.close()
         log.info("stopped: %s", self.status_line())
         return 0
@@ -224,15 +245,19 @@ class Watcher:
             self.notifier.status(self.status_line())
 
     def _drain(self) -> None:
-        """Finish what the workers have in hand, within the shutdown budget."""
+        """Write the rows of the photos already decoded; abandon decodes in progress
+        (their photos stay in the inbox for the next start), so a stop is prompt."""
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         while self.engine.in_flight and time.monotonic() < deadline:
             try:
-                for outcome in self.engine.step(timeout=0.1):
-                    self._finish(outcome)
+                outcomes = self.engine.step(timeout=0)
             except OutputError as exc:
                 log.error("%s; unscored photos stay in the inbox", exc.reason)
                 return
+            if not outcomes:
+                return  # the rest are still decoding
+            for outcome in outcomes:
+                self._finish(outcome)
 
     def _reopen_output(self) -> None:
         try:

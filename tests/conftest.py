@@ -42,6 +42,16 @@ def synth_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def burst(tmp_path_factory) -> list[Path]:
+    """500 distinct synthetic photos."""
+    from trainer.synth import make_synthetic
+
+    folder = tmp_path_factory.mktemp("burst")
+    make_synthetic(folder, n=500, seed=21)
+    return sorted((folder / "Images (jpg)").glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
 def trained_model(synth_dir, tmp_path_factory) -> Path:
     """A model fitted by the real CLI with the default recipe, kept short: 300 synthetic
     photos, 3 folds, 2 averaged networks, at most 3 epochs."""

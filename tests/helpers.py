@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import zlib
 
 # Run a command as root without the capabilities that let root read any file,
@@ -22,3 +23,11 @@ def png_header(width: int, height: int) -> bytes:
 def bomb_png() -> bytes:
     """A PNG header claiming 50000x50000 pixels, and nothing to decode."""
     return png_header(50000, 50000) + b"\x00" * 64
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

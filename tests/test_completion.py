@@ -132,3 +132,30 @@ def test_a_scanned_file_that_may_be_written_waits():
     assert due(tracker) == []
     world.tick(1.1)
     assert due(tracker) == ["a.jpg"]
+
+
+@pytest.mark.parametrize("event", ["created", "closed"])
+def test_an_empty_file_waits_for_its_bytes(event):
+    """``(sleep 2.5; cat photo.jpg) > in/slow.jpg``: created (the shell may close it too)
+    long before the first byte; it was judged complete after one settle (issue 13, item 3)."""
+    world = World()
+    tracker = world.tracker(settle=1.0, empty_timeout=30.0)
+    world.write("slow.jpg", 0)
+    assert getattr(tracker, event)("slow.jpg") is None
+    world.tick(2.5)
+    assert due(tracker) == [], "an empty file was judged before its bytes came"
+    world.write("slow.jpg", 18_000)
+    tracker.modified("slow.jpg")
+    assert tracker.closed("slow.jpg") == world.files["slow.jpg"]
+    assert len(tracker) == 0
+
+
+def test_a_file_that_stays_empty_is_judged_after_the_empty_timeout():
+    world = World()
+    tracker = world.tracker(settle=1.0, empty_timeout=30.0)
+    world.write("empty.jpg", 0)
+    assert tracker.closed("empty.jpg") is None
+    world.tick(29.0)
+    assert due(tracker) == []
+    world.tick(1.5)
+    assert due(tracker) == ["empty.jpg"]
