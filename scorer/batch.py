@@ -24,11 +24,15 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     ledger = Ledger(out)
     if ledger.repaired_bytes:
         echo(f"{out}: cut off a half row ({ledger.repaired_bytes} bytes) left by an earlier crash")
-    photos, unmatched = expand(paths, recursive)
+    unreadable: list[tuple[str, str]] = []
+    photos, unmatched = expand(paths, recursive, unreadable)
     model_id = model.model_id
     for pattern in unmatched:
         echo(f"{pattern}: no files match")
-    ledger.append([Row(display_path(p), "", model_id, error="no files match") for p in unmatched])
+    for folder, reason in unreadable:
+        echo(f"{one_line(display_path(folder))}: {reason}")
+    ledger.append([Row(display_path(p), "", model_id, error="no files match") for p in unmatched]
+                  + [Row(display_path(f), "", model_id, error=why) for f, why in unreadable])
 
     engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
                     max_pixels=max_pixels, max_memory=max_memory)
@@ -60,7 +64,7 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
         ledger.close()
     elapsed = time.monotonic() - started
     counts = {key: engine.counts[key] for key in ("scored", "skipped", "failed")}
-    counts["failed"] += len(unmatched)
+    counts["failed"] += len(unmatched) + len(unreadable)
     rate = counts["scored"] / elapsed if elapsed > 0 else 0.0
     skipped_note = " (already in the CSV; --force to score again)" if counts["skipped"] else ""
     echo(f"scored {counts['scored']}, skipped {counts['skipped']}{skipped_note}, failed "

@@ -184,6 +184,13 @@ def watch(
     _set_up_logging(log_level)
     if not inbox.is_dir():
         fail(f"{inbox}: inbox is not a folder")
+    for flag, folder in (("--processed", processed), ("--failed", failed)):
+        # Photos moved there would still be under the inbox, where the scan
+        # excludes nothing above itself: nothing would ever be scored.
+        if folder is not None and (folder.resolve() == inbox.resolve()
+                                   or folder.resolve() in inbox.resolve().parents):
+            fail(f"{flag} {folder}: is the inbox or contains it; choose a folder outside the "
+                 "inbox (or one inside it)")
     loaded = load_model(model, runtime)  # a bad model stops us before anything is written
     for folder in (processed, failed):
         if folder is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Iterable, Iterator
@@ -24,17 +25,34 @@ def is_junk_dir(name: str) -> bool:
     return name.startswith(".") or name in JUNK_DIRS
 
 
-def list_folder(folder: str, recursive: bool) -> Iterator[str]:
-    """Photos in a folder, sorted; symlinked folders are not followed (no loops)."""
-    for root, dirs, files in os.walk(folder, followlinks=False):
+def list_folder(folder: str, recursive: bool,
+                unreadable: list[tuple[str, str]] | None = None) -> Iterator[str]:
+    """Photos in a folder, sorted; symlinked folders are not followed (no loops).
+
+    A folder that cannot be listed (permission denied, a path too long) is put
+    in ``unreadable`` with the reason, never passed over in silence.
+    """
+    def note(exc: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append((exc.filename or folder, folder_reason(exc)))
+
+    for root, dirs, files in os.walk(folder, followlinks=False, onerror=note):
         dirs[:] = sorted(d for d in dirs if not is_junk_dir(d)) if recursive else []
         for name in sorted(files):
             if is_photo_name(name):
                 yield os.path.join(root, name)
 
 
-def expand(paths: Iterable[str], recursive: bool = False) -> tuple[list[str], list[str]]:
-    """``(photos, unmatched)``: photo files in order given, and inputs that matched nothing.
+def folder_reason(exc: OSError) -> str:
+    reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.ENAMETOOLONG: "path too long", errno.ELOOP: "symlink loop"}
+    return f"cannot read folder: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}"
+
+
+def expand(paths: Iterable[str], recursive: bool = False,
+           unreadable: list[tuple[str, str]] | None = None) -> tuple[list[str], list[str]]:
+    """``(photos, unmatched)``: photo files in order given, and inputs that matched nothing;
+    folders that could not be listed go to ``unreadable`` as (path, reason).
 
     A file named explicitly is always taken (a wrong format then gets its error
     row); folder listings keep only photo names. Each file is listed once.
@@ -51,7 +69,7 @@ def expand(paths: Iterable[str], recursive: bool = False) -> tuple[list[str], li
 
     for given in paths:
         if os.path.isdir(given):
-            for path in list_folder(given, recursive):
+            for path in list_folder(given, recursive, unreadable):
                 add(path)
         elif os.path.lexists(given):
             add(given)
@@ -61,7 +79,7 @@ def expand(paths: Iterable[str], recursive: bool = False) -> tuple[list[str], li
                 unmatched.append(given)
             for path in matches:
                 if os.path.isdir(path):
-                    for inner in list_folder(path, recursive):
+                    for inner in list_folder(path, recursive, unreadable):
                         add(inner)
                 elif is_photo_name(os.path.basename(path)):
                     add(path)

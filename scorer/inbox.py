@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .completion import Stat, lstat
 from .decode import Identity, current_identity
-from .discover import is_junk_dir, is_photo_name
+from .discover import folder_reason, is_junk_dir, is_photo_name
 from .ledger import display_path
 
 log = logging.getLogger("spe.watch")
@@ -33,6 +33,7 @@ class Inbox:
         # Files already handled and still in the inbox (no --processed): a scan
         # passes over them while their size and mtime stay the same.
         self._handled: dict[str, Stat] = {}
+        self._reported: dict[str, str] = {}  # unreadable folders already logged, and why
 
     def wanted(self, path: str) -> bool:
         """A photo in the inbox (not in processed/failed, junk or temporary)."""
@@ -49,7 +50,7 @@ class Inbox:
 
     def scan(self, folder: Path, skip: Callable[[str], bool]) -> Iterator[tuple[str, Stat]]:
         """Every wanted photo under ``folder`` not handled yet (nor ``skip``ped), with its stat."""
-        for root, dirs, files in os.walk(folder):
+        for root, dirs, files in os.walk(folder, onerror=self._unreadable):
             dirs[:] = [d for d in dirs if not is_junk_dir(d)
                        and Path(root, d).resolve() not in self.excluded]
             for name in files:
@@ -60,6 +61,14 @@ class Inbox:
                 if stat is None or self._handled.get(path) == stat:
                     continue
                 yield path, stat
+
+    def _unreadable(self, exc: OSError) -> None:
+        """A folder the scan cannot list: said once (until its reason changes), never
+        passed over in silence."""
+        path, reason = exc.filename or "?", folder_reason(exc)
+        if self._reported.get(path) != reason:
+            self._reported[path] = reason
+            log.warning("%s: %s; its photos are not scored", display_path(path), reason)
 
     @staticmethod
     def recent(stat: Stat, seconds: float) -> bool:
