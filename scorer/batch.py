@@ -56,6 +56,9 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
             outcomes = engine.step()
             bar.update(len(outcomes))
             for outcome in outcomes:
+                if outcome.same_as:
+                    echo(f"{one_line(outcome.display)}: skipped, the same bytes as "
+                         f"{one_line(outcome.same_as)} (scored once)")
                 if outcome.row is not None and not outcome.row.ok:
                     echo(f"{one_line(outcome.display)}: {outcome.row.error}")
     finally:

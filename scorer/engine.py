@@ -39,6 +39,7 @@ class Outcome:
     token: Any = None  # the caller's, handed back untouched
     skipped_as: str = ""  # "scored", "failed" (what the CSV already says of it) or "gone"
     identity: Identity | None = None  # the file whose bytes were read, if any were
+    same_as: str = ""  # skipped: the same bytes were scored in this run, under this name
 
     @property
     def skipped(self) -> bool:
@@ -81,6 +82,8 @@ class Engine:
         self.missing_ok = missing_ok
         self.linger = linger
         self.counts: Counter[str] = Counter()
+        # sha256 -> the name it was first scored under in this run (duplicates name it).
+        self._first_ok: dict[str, str] = {}
         self._pool = Workers(threads, self._prepare)
         self._ready: queue.Queue[_Prepared] = queue.Queue()
         self._lock = threading.Lock()
@@ -170,6 +173,20 @@ class Engine:
 
     def _score(self, items: list[_Prepared]) -> list[Outcome]:
         model_id = self.model.model_id
+        same_as: dict[int, str] = {}
+        if not self.force:
+            # Identical files decoded side by side (three copies in one run): the
+            # first gets the ok row, the others are skipped as already scored.
+            for item in items:
+                if item.pixels is None:
+                    continue
+                first = self._first_ok.get(item.sha256)
+                if ((first is not None and first != item.display)  # (not itself, retried)
+                        or self.ledger.has_scored(item.sha256, model_id)):
+                    item.pixels, item.skipped_as = None, "scored"
+                    same_as[id(item)] = first or ""
+                else:
+                    self._first_ok[item.sha256] = item.display
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
         if decoded:
@@ -183,7 +200,8 @@ class Engine:
         for item in items:
             if item.skipped_as:
                 outcomes.append(Outcome(item.path, item.display, None, item.token,
-                                        item.skipped_as, item.identity))
+                                        item.skipped_as, item.identity,
+                                        same_as.get(id(item), "")))
                 continue
             if item.error:
                 row = Row(item.display, item.sha256, model_id, error=item.error)

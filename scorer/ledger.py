@@ -16,10 +16,13 @@ from __future__ import annotations
 import csv
 import errno
 import fcntl
+import gzip
 import io
 import logging
 import os
+import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -126,6 +129,16 @@ def _same_file(path: Path, fd: int) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
+def rotated_siblings(path: Path) -> list[Path]:
+    """Rotated copies of ``path`` beside it, newest first by modification time."""
+    pattern = re.compile(re.escape(path.name) + r"[.-]\d[\d-]*(\.gz)?$")
+    try:
+        found = [p for p in path.parent.iterdir() if pattern.match(p.name) and p.is_file()]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 def complete_length(data: bytes) -> int:
     """Length of the longest prefix of ``data`` made of whole rows.
 
@@ -153,6 +166,7 @@ class Ledger:
         self.repaired_bytes = 0
         self.columns: tuple[str, ...] = COLUMNS  # the file's own order once opened
         self._fd: int | None = None
+        self._rotated_read = False  # once, at start: reopens keep what is known
         self.open()
 
     def open(self) -> None:
@@ -175,6 +189,9 @@ class Ledger:
             os.close(fd)
             raise
         self._fd = fd
+        if not self._rotated_read:
+            self._rotated_read = True
+            self._read_rotated()
 
     def _load(self, fd: int) -> None:
         size = os.fstat(fd).st_size
@@ -202,6 +219,9 @@ class Ledger:
         if columns is None:
             raise OutputError(f"{self.path}: not a scores CSV (header {','.join(header)[:60]!r})")
         self.columns = columns
+        self._remember(reader, columns)
+
+    def _remember(self, reader: Iterator[list[str]], columns: tuple[str, ...]) -> None:
         for cells in reader:
             if len(cells) != len(columns):
                 continue  # a damaged row from elsewhere: ignored, never rewritten
@@ -210,6 +230,23 @@ class Ledger:
                 self.scored.add((record["sha256"], record["model"]))
             else:
                 self.failed.add((record["path"], record["sha256"], record["model"]))
+
+    def _read_rotated(self) -> None:
+        """What the rotated copies (logrotate's NAME.1, NAME.2.gz, NAME-20261201) say was
+        scored: after a rotation and a restart, those photos are not scored again."""
+        assert self.path is not None
+        for sibling in rotated_siblings(self.path):
+            try:
+                opener = gzip.open if sibling.suffix == ".gz" else open
+                with opener(sibling, "rt", encoding="utf-8", errors="replace",
+                            newline="") as handle:
+                    reader = csv.reader(handle)
+                    columns = accepted_header(next(reader, []))
+                    if columns is not None:
+                        self._remember(reader, columns)
+            except (OSError, EOFError, csv.Error) as exc:
+                log.warning("%s: cannot read this rotated copy (%s); photos only it "
+                            "records may be scored again", sibling, exc)
 
     def has_scored(self, sha256: str, model: str) -> bool:
         return (sha256, model) in self.scored

@@ -84,7 +84,11 @@ def report(outcome: Outcome, counts: Counter[str]) -> bool:
     shown, row = one_line(outcome.display), outcome.row
     if row is None:
         counts["skipped"] += 1
-        log.info("skipped %s: already in the CSV", shown)
+        if outcome.same_as:
+            log.info("skipped %s: the same bytes as %s (scored once)", shown,
+                     one_line(outcome.same_as))
+        else:
+            log.info("skipped %s: already in the CSV", shown)
         return outcome.skipped_as == "failed"
     if row.ok:
         counts["scored"] += 1
