@@ -210,7 +210,11 @@ def watch(
                            rescan_interval=rescan_interval, polling=polling, threads=threads,
                            batch_size=batch_size, max_pixels=max_pixels,
                            max_memory=max_memory * MIB, settle=settle)
-    raise typer.Exit(Watcher(options, loaded, ledger).run())
+    try:
+        status = Watcher(options, loaded, ledger).run()
+    except SpeError as exc:  # cannot watch the inbox (the inotify limit)
+        fail(exc.reason)
+    raise typer.Exit(status)
 
 
 def _set_up_logging(log_level: str) -> None:

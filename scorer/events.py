@@ -1,18 +1,24 @@
 """The watchdog adapter: file-system events in, the watcher's few kinds of event out.
 
-One table says which watchdog event means what to the watcher. Opened and
-ClosedNoWrite events (our own reads among them) are not in it, so they are
-ignored. watchdog only logs an inotify queue overflow (events were dropped);
-that log record is hooked, to make the watcher rescan at once.
+One table says which watchdog event means what to the watcher, and only those
+events are asked of inotify: not Opened nor ClosedNoWrite, which our own reads
+and every scan (it opens each folder) would raise. With them asked for, a scan
+of more than about 4,100 folders overflowed inotify's queue, and the overflow
+started another scan: an idle daemon at 120% CPU. watchdog only logs an
+inotify queue overflow (events were dropped); that log record is hooked, to
+make the watcher rescan (at a bounded rate, watch.py).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .errors import SpeError
 
 log = logging.getLogger("spe.watch")
 
@@ -39,6 +45,7 @@ def translate(event: Any) -> tuple[str, str] | None:
 def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], None],
                    on_overflow: Callable[[], None]) -> Any:
     """Watch ``folder`` recursively; call ``on_event(kind, path)`` from watchdog's thread."""
+    from watchdog import events
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver
@@ -59,7 +66,23 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
     watchdog_log.setLevel(logging.WARNING)  # even at --log-level error, hear of overflows
     watchdog_log.addHandler(OverflowHook(logging.WARNING))
     observer = PollingObserver(timeout=0.5) if polling else Observer()
-    observer.schedule(Handler(), str(folder), recursive=True)
+    wanted = [getattr(events, name) for name in EVENT_KINDS]
+    observer.schedule(Handler(), str(folder), recursive=True, event_filter=wanted)
     observer.daemon = True
-    observer.start()
+    try:
+        observer.start()
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EMFILE):
+            raise SpeError(
+                f"{folder}: cannot watch every folder in it: the inotify limit is reached "
+                f"(fs.inotify.max_user_watches is {_sysctl('max_user_watches')}; raise it, "
+                "e.g. sysctl fs.inotify.max_user_watches=524288, or use --polling)") from None
+        raise
     return observer
+
+
+def _sysctl(name: str) -> str:
+    try:
+        return Path(f"/proc/sys/fs/inotify/{name}").read_text().strip()
+    except OSError:
+        return "unknown"

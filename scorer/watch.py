@@ -44,6 +44,7 @@ TICK_SECONDS = 0.05  # main loop wake-up: bounds the latency added by the loop
 # (the README promises a stop within 5 s; decodes in progress are abandoned).
 SHUTDOWN_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 5.0
+OVERFLOW_RESCAN_SECONDS = 5.0  # at least this long between scans asked for by overflows
 
 
 @dataclass
@@ -230,6 +231,7 @@ class Watcher:
 
     def _loop(self) -> None:
         next_rescan = time.monotonic() + self.options.rescan_interval
+        last_scan = time.monotonic()
         while not self._stop.is_set():
             if self._reopen.is_set():
                 self._reopen.clear()
@@ -237,8 +239,13 @@ class Watcher:
             self._handle_events()
             for path, stat in self.tracker.due():
                 self._submit(path, stat)
-            if time.monotonic() >= next_rescan or self._rescan_now.is_set():
+            now = time.monotonic()
+            # After an overflow, rescan soon but not at once again: should a scan
+            # itself ever overflow the queue, that must not become a loop.
+            if now >= next_rescan or (self._rescan_now.is_set()
+                                      and now - last_scan >= OVERFLOW_RESCAN_SECONDS):
                 self._rescan_now.clear()
+                last_scan = now
                 self.inbox.prune()
                 found = self.scan(self.inbox.root, min_age=self.options.settle)
                 if found:

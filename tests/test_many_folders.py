@@ -1,0 +1,46 @@
+"""Thousands of folders in the inbox: an idle daemon stays idle (issue 13, item 8).
+
+Each scan opens every folder; while inotify was asked for open and
+close-nowrite events, a scan of more than about 4,100 folders overflowed the
+event queue, and each overflow started another scan: an idle daemon at 120%
+CPU. The daemon's own CPU time is read from /proc while it sits idle.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.daemon import Daemon
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+FOLDERS = 6000
+IDLE_SECONDS = 6.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_an_idle_daemon_over_6000_folders_stays_idle(tmp_path, burst):
+    inbox = tmp_path / "inbox"
+    for n in range(FOLDERS):
+        (inbox / f"{n // 100:02d}" / f"{n:04d}").mkdir(parents=True)
+    (inbox / "00" / "0000" / "first.jpg").write_bytes(burst[0].read_bytes())
+    daemon = Daemon(inbox, tmp_path / "s.csv", "--rescan-interval", "2")
+    try:
+        daemon.wait_rows(1)
+        time.sleep(2.0)  # the start-up scan and its events are over
+        before = cpu_seconds(daemon.proc.pid)
+        time.sleep(IDLE_SECONDS)  # three rescans of every folder
+        used = cpu_seconds(daemon.proc.pid) - before
+        (inbox / "59" / "5999" / "last.jpg").write_bytes(burst[1].read_bytes())
+        rows = daemon.wait_rows(2)
+    finally:
+        assert daemon.stop() == 0
+    assert used / IDLE_SECONDS < 0.35, f"{used / IDLE_SECONDS:.0%} of a core while idle"
+    assert "overflow" not in daemon.log_text()
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in rows) == ["first.jpg", "last.jpg"]
