@@ -182,8 +182,12 @@ def watch(
     from .watch import Watcher, WatchOptions
 
     _set_up_logging(log_level)
-    if not inbox.is_dir():
-        fail(f"{inbox}: inbox is not a folder")
+    try:
+        if not inbox.is_dir():
+            fail(f"{inbox}: inbox is not a folder")
+        os.listdir(inbox)
+    except OSError as exc:
+        fail(f"{inbox}: cannot read the inbox ({exc.strerror})")
     for flag, folder in (("--processed", processed), ("--failed", failed)):
         # Photos moved there would still be under the inbox, where the scan
         # excludes nothing above itself: nothing would ever be scored.

@@ -69,16 +69,41 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
     wanted = [getattr(events, name) for name in EVENT_KINDS]
     observer.schedule(Handler(), str(folder), recursive=True, event_filter=wanted)
     observer.daemon = True
+    folders = 0 if polling else count_folders(folder)
     try:
         observer.start()
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EMFILE):
-            raise SpeError(
-                f"{folder}: cannot watch every folder in it: the inotify limit is reached "
-                f"(fs.inotify.max_user_watches is {_sysctl('max_user_watches')}; raise it, "
-                "e.g. sysctl fs.inotify.max_user_watches=524288, or use --polling)") from None
+            raise SpeError(_limit_message(folder, folders)) from None
         raise
+    watched = _watched_folders(observer)
+    # watchdog gives up silently on sub-folders it cannot watch: they would be
+    # seen only by the rescans. Better to say so at start.
+    if watched is not None and watched < folders:
+        observer.stop()
+        raise SpeError(_limit_message(folder, folders, watched))
     return observer
+
+
+def count_folders(folder: Path) -> int:
+    """The folder and every folder under it (symlinks not followed), as watchdog watches."""
+    return 1 + sum(len(dirs) for _, dirs, _ in os.walk(folder))
+
+
+def _watched_folders(observer: Any) -> int | None:
+    """How many folders inotify watches (watchdog's own bookkeeping), if it tells."""
+    try:
+        return sum(len(emitter._inotify._active_callbacks_by_path)
+                   for emitter in observer.emitters)
+    except AttributeError:  # polling, or another watchdog version: cannot tell
+        return None
+
+
+def _limit_message(folder: Path, folders: int, watched: int | None = None) -> str:
+    got = f" (only {watched} could be watched)" if watched is not None else ""
+    return (f"{folder}: cannot watch its {folders} folders{got}: the inotify watch limit is "
+            f"reached (fs.inotify.max_user_watches is {_sysctl('max_user_watches')}); raise "
+            "it, e.g. sysctl fs.inotify.max_user_watches=524288, or use --polling")
 
 
 def _sysctl(name: str) -> str:
