@@ -27,9 +27,27 @@ from PIL import Image
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
 from tests.daemon import Daemon
-from tests.helpers import DROP_DAC, bomb_png, wait_until
+from tests.helpers import DROP_DAC, bomb_png
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def burst(tmp_path_factory) -> list[Path]:
+    """500 distinct synthetic photos."""
+    from trainer.synth import make_synthetic
+
+    folder = tmp_path_factory.mktemp("burst")
+    make_synthetic(folder, n=500, seed=21)
+    return sorted((folder / "Images (jpg)").glob("*.jpg"))
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def test_daemon_killed_three_times_in_a_burst_of_500(tmp_path, burst):
