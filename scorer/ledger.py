@@ -22,12 +22,21 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import OutputError
+from .known import (
+    Coverage,
+    KnownKeys,
+    failed_key,
+    index_path_for,
+    load_index,
+    ok_key,
+    rotated_fingerprint,
+    save_index,
+)
 
 log = logging.getLogger("spe.ledger")
 
@@ -36,6 +45,8 @@ COLUMNS = ("scored_at", "path", "sha256", "predicted_likes", "percentile", "mode
 HEADER = ",".join(COLUMNS) + "\r\n"
 # A cell starting with one of these runs as a formula in spreadsheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+READ_CHUNK = 4 * 1024 * 1024  # the CSV is read in pieces, never whole
+INDEX_EVERY_ROWS = 50_000  # rows read or appended past the index before it is rewritten
 
 
 def neutralise(text: str) -> str:
@@ -139,6 +150,13 @@ def rotated_siblings(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def _first_line(fd: int, size: int) -> bytes:
+    """The header line with its newline (or all there is, if it has none)."""
+    data = os.pread(fd, min(size, 65536), 0) if size else b""
+    newline = data.find(b"\n")
+    return data[: newline + 1] if newline >= 0 else data
+
+
 def complete_length(data: bytes) -> int:
     """Length of the longest prefix of ``data`` made of whole rows.
 
@@ -157,16 +175,23 @@ def complete_length(data: bytes) -> int:
 
 
 class Ledger:
-    """Append-only scores CSV; ``None`` as path writes to standard output (no memory)."""
+    """Append-only scores CSV; ``None`` as path writes to standard output (no memory).
+
+    What it knows (the ok rows' (sha256, model), the error rows' (path, sha256,
+    model)) is kept as 8-byte keys with an index file beside the CSV
+    (``known.py``), so a start with a million rows takes a fraction of a second.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = Path(path) if path is not None else None
-        self.scored: set[tuple[str, str]] = set()  # (sha256, model) with an ok row
-        self.failed: set[tuple[str, str, str]] = set()  # (path, sha256, model) with an error row
+        self._ok = KnownKeys()  # (sha256, model) with an ok row
+        self._failed = KnownKeys()  # (path, sha256, model) with an error row
         self.repaired_bytes = 0
         self.columns: tuple[str, ...] = COLUMNS  # the file's own order once opened
         self._fd: int | None = None
         self._rotated_read = False  # once, at start: reopens keep what is known
+        self._rotated = ""  # the rotated copies read, for the index
+        self._unindexed = 0  # rows appended since the index was written
         self.open()
 
     def open(self) -> None:
@@ -189,70 +214,118 @@ class Ledger:
             os.close(fd)
             raise
         self._fd = fd
-        if not self._rotated_read:
-            self._rotated_read = True
-            self._read_rotated()
 
     def _load(self, fd: int) -> None:
+        assert self.path is not None
         size = os.fstat(fd).st_size
-        data = os.pread(fd, size, 0) if size else b""
-        whole = complete_length(data)
-        if whole < len(data) and ends_in_whole_row(data[:whole], data[whole:]):
-            # A last row that lost only its newline (a person's editor, a script):
-            # it is whole, so end it instead of cutting it off.
-            self._write(fd, b"\r\n")
-            data += b"\r\n"
-            whole = len(data)
-        if whole < len(data):
-            # A half row from a crash: cut it off so the next row starts clean.
-            os.ftruncate(fd, whole)
-            self.repaired_bytes = len(data) - whole
-            data = data[:whole]
-        if not data:
+        header_line = _first_line(fd, size)
+        if size and not header_line.endswith(b"\n"):
+            if ends_in_whole_row(b"", header_line):  # a header that lost its newline
+                self._write(fd, b"\r\n")
+                header_line, size = header_line + b"\r\n", size + 2
+            else:  # torn by a crash before its first newline
+                os.ftruncate(fd, 0)
+                self.repaired_bytes, header_line, size = size, b"", 0
+        if size:
+            columns = accepted_header(next(csv.reader(io.StringIO(
+                header_line.decode("utf-8", "replace"), newline="")), []))
+            if columns is None:
+                shown = header_line.decode("utf-8", "replace").strip()
+                raise OutputError(f"{self.path}: not a scores CSV (header {shown[:60]!r})")
+            self.columns = columns
+        rotated = rotated_siblings(self.path)
+        self._rotated = rotated_fingerprint(rotated)
+        indexed = load_index(index_path_for(self.path), fd, self._rotated) if size else None
+        if indexed is not None:
+            ok, failed, start = indexed
+            self._ok.absorb(ok)
+            self._failed.absorb(failed)
+            self._rotated_read = True  # the index holds their keys too
+        else:
+            start = len(header_line)
+            if not self._rotated_read:
+                self._rotated_read = True
+                self._read_rotated(rotated)
+        rows = self._read_rows(fd, start, size, header_line)
+        if os.fstat(fd).st_size == 0:
             self.columns = COLUMNS
             self._write(fd, HEADER.encode("utf-8"))
-            return
-        text = data.decode("utf-8", "replace")
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, [])
-        columns = accepted_header(header)
-        if columns is None:
-            raise OutputError(f"{self.path}: not a scores CSV (header {','.join(header)[:60]!r})")
-        self.columns = columns
-        self._remember(reader, columns)
+        if indexed is None or rows >= INDEX_EVERY_ROWS:
+            self._save_index(fd)
 
-    def _remember(self, reader: Iterator[list[str]], columns: tuple[str, ...]) -> None:
-        for cells in reader:
+    def _read_rows(self, fd: int, start: int, size: int, header_line: bytes) -> int:
+        """Learn the whole rows in [start, size), in chunks; settle what ends the file:
+        a last row that only lacks its newline is ended, a half row is cut off."""
+        pos, carry, count = start, b"", 0
+        while pos < size:
+            chunk = carry + os.pread(fd, min(READ_CHUNK, size - pos), pos)
+            pos = min(size, pos + READ_CHUNK)
+            whole = complete_length(chunk)  # the chunk starts at a row boundary
+            count += self._remember(chunk[:whole])
+            carry = chunk[whole:]
+        if carry:
+            if ends_in_whole_row(header_line, carry):
+                # A last row that lost only its newline (a person's editor, a
+                # script): it is whole, so end it instead of cutting it off.
+                self._write(fd, b"\r\n")
+                count += self._remember(carry + b"\r\n")
+            else:
+                # A half row from a crash: cut it off so the next row starts clean.
+                os.ftruncate(fd, size - len(carry))
+                self.repaired_bytes = len(carry)
+        return count
+
+    def _remember(self, data: bytes, columns: tuple[str, ...] | None = None) -> int:
+        """Learn the keys of the whole rows in ``data``; returns how many rows."""
+        columns = columns or self.columns
+        at = {name: columns.index(name) for name in ("path", "sha256", "model", "status")}
+        ok, failed = [], []
+        for cells in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
             if len(cells) != len(columns):
                 continue  # a damaged row from elsewhere: ignored, never rewritten
-            record = dict(zip(columns, cells, strict=False))
-            if record["status"] == "ok":
-                self.scored.add((record["sha256"], record["model"]))
+            sha256, model = cells[at["sha256"]], cells[at["model"]]
+            if cells[at["status"]] == "ok":
+                ok.append(ok_key(sha256, model))
             else:
-                self.failed.add((record["path"], record["sha256"], record["model"]))
+                failed.append(failed_key(cells[at["path"]], sha256, model))
+        self._ok.add_many(ok)
+        self._failed.add_many(failed)
+        return len(ok) + len(failed)
 
-    def _read_rotated(self) -> None:
+    def _read_rotated(self, rotated: list[Path]) -> None:
         """What the rotated copies (logrotate's NAME.1, NAME.2.gz, NAME-20261201) say was
         scored: after a rotation and a restart, those photos are not scored again."""
-        assert self.path is not None
-        for sibling in rotated_siblings(self.path):
+        for sibling in rotated:
             try:
                 opener = gzip.open if sibling.suffix == ".gz" else open
-                with opener(sibling, "rt", encoding="utf-8", errors="replace",
-                            newline="") as handle:
-                    reader = csv.reader(handle)
-                    columns = accepted_header(next(reader, []))
-                    if columns is not None:
-                        self._remember(reader, columns)
+                with opener(sibling, "rb") as handle:
+                    header = handle.readline()
+                    columns = accepted_header(next(csv.reader(io.StringIO(
+                        header.decode("utf-8", "replace"), newline="")), []))
+                    if columns is None:
+                        continue
+                    carry = b""
+                    while block := handle.read(READ_CHUNK):
+                        data = carry + block
+                        whole = complete_length(data)
+                        self._remember(data[:whole], columns)
+                        carry = data[whole:]
             except (OSError, EOFError, csv.Error) as exc:
                 log.warning("%s: cannot read this rotated copy (%s); photos only it "
                             "records may be scored again", sibling, exc)
 
+    def _save_index(self, fd: int) -> None:
+        assert self.path is not None
+        coverage = Coverage.of(fd, os.fstat(fd).st_size, self._rotated)
+        save_index(index_path_for(self.path), coverage, self._ok.compact(),
+                   self._failed.compact())
+        self._unindexed = 0
+
     def has_scored(self, sha256: str, model: str) -> bool:
-        return (sha256, model) in self.scored
+        return ok_key(sha256, model) in self._ok
 
     def has_failed(self, path: str, sha256: str, model: str) -> bool:
-        return (neutralise(path), sha256, model) in self.failed
+        return failed_key(neutralise(path), sha256, model) in self._failed
 
     def append(self, rows: list[Row]) -> None:
         """Write rows whole and on disk, or raise OutputError having written nothing."""
@@ -262,12 +335,16 @@ class Ledger:
             sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
             sys.stdout.flush()
         else:
-            self._write(self._current_fd(), encode_rows(rows, self.columns))
+            fd = self._current_fd()
+            self._write(fd, encode_rows(rows, self.columns))
+            self._unindexed += len(rows)
+            if self._unindexed >= INDEX_EVERY_ROWS:
+                self._save_index(fd)
         for row in rows:
             if row.ok:
-                self.scored.add((row.sha256, row.model))
+                self._ok.add(ok_key(row.sha256, row.model))
             else:
-                self.failed.add((neutralise(row.path), row.sha256, row.model))
+                self._failed.add(failed_key(neutralise(row.path), row.sha256, row.model))
 
     def _current_fd(self) -> int:
         """The open file, if it is still the file at the path; else the path opened again.
@@ -317,5 +394,7 @@ class Ledger:
 
     def close(self) -> None:
         if self._fd is not None:
+            if self._unindexed:
+                self._save_index(self._fd)
             os.close(self._fd)
             self._fd = None
