@@ -30,9 +30,10 @@ from . import sections
 from .measure import REPO
 
 FULL = dict(runs=5, photos=500, prepare_photos=600, prepare_epochs=15, steady_seconds=30,
-            burst=1000, train_sizes=(185, 2000), train_epochs=30, repeats=50)
+            burst=1000, train_sizes=(185, 2000), train_epochs=30, repeats=50,
+            ledger_rows=(10_000, 100_000, 1_000_000))
 QUICK = dict(runs=1, photos=40, prepare_photos=100, prepare_epochs=1, steady_seconds=2,
-             burst=40, train_sizes=(185,), train_epochs=1, repeats=3,
+             burst=40, train_sizes=(185,), train_epochs=1, repeats=3, ledger_rows=(1000,),
              # Only keeps the code working (CI): the lightest recipe that still runs
              # cross-validation and an average of networks.
              train_args=("--folds", "2", "--members", "2"), prepare_members=2)
@@ -45,11 +46,11 @@ def main() -> int:
                                                  " or quick.json]")
     parser.add_argument("--work", type=Path, help="scratch folder [default: a temporary one]")
     parser.add_argument("--only", help="comma list of sections: coldstart,throughput,models,"
-                                       "watcher,training")
+                                       "watcher,ledger,training")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     wanted = set(args.only.split(",")) if args.only else {
-        "coldstart", "throughput", "models", "watcher", "training"}
+        "coldstart", "throughput", "models", "watcher", "ledger", "training"}
     out = args.out or REPO / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
     with tempfile.TemporaryDirectory(prefix="spe-bench-") as tmp:
         work = args.work or Path(tmp)
@@ -58,7 +59,7 @@ def main() -> int:
                          "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         started = time.monotonic()
         prepared = sections.prepare(work, sizes)
-        for name in ("coldstart", "throughput", "models", "watcher", "training"):
+        for name in ("coldstart", "throughput", "models", "watcher", "ledger", "training"):
             if name in wanted:
                 print(f"== {name}", file=sys.stderr, flush=True)
                 results[name] = getattr(sections, name)(work, prepared, sizes)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .ledger_scale import ledger  # noqa: F401  (a section, looked up by name)
+from .ledger_scale import report as ledger_report
 from .measure import BIN, PYTHON, REPO, median, timed_child
 from .photos import make_photos
 
@@ -309,6 +311,8 @@ def report(results: dict) -> str:
                   f"burst of {b['photos']}: drained in {b['drain_seconds']:.2f} s; batch-score "
                   f"scored them in {b['batch_score_scoring_seconds']:.2f} s "
                   f"({b['batch_score_seconds']:.2f} s with start-up); ratio {b['ratio']:.2f}"]
+    if "ledger" in results:
+        lines += ledger_report(results["ledger"])
     if "training" in results:
         lines += ["", "training (spe-train fit, default recipe):"]
         for v in results["training"].values():

@@ -20,7 +20,7 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
                           cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
-    for section in ("coldstart", "throughput", "models", "watcher", "training"):
+    for section in ("coldstart", "throughput", "models", "watcher", "ledger", "training"):
         assert section in results, section
     assert set(results["coldstart"]) == {"spe batch-score", "tensorflow tf.lite",
                                          "keras predict (notebook)"}
@@ -33,3 +33,4 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
         assert "error" not in results["models"]["int8"][runtime], runtime
     assert "cold start, one photo" in proc.stdout and "QUICK mode" in proc.stdout
+    assert results["ledger"]["1000"]["rows"] == 1000 and "ledger at scale" in proc.stdout
