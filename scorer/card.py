@@ -145,6 +145,9 @@ class ModelCard:
     expected_quality: dict[str, Any] | None = None
     cost: dict[str, Any] | None = None
     detrend: dict[str, Any] | None = None
+    # Per runtime, the fast kernels measured against the built-in ones at export:
+    # fast_max_steps (largest output difference in int8 steps), photos, faster, ms.
+    kernels: dict[str, Any] | None = None
     note: str = ""
     trainer_version: str = "?"
     created_at: str = "?"
@@ -183,7 +186,8 @@ class ModelCard:
             "metrics": self.metrics,
         }
         optional = {"parameters": self.parameters, "expected_quality": self.expected_quality,
-                    "cost": self.cost, "detrend": self.detrend, "note": self.note}
+                    "cost": self.cost, "detrend": self.detrend, "kernels": self.kernels,
+                    "note": self.note}
         data.update({key: value for key, value in optional.items() if value})
         data.update(trainer_version=self.trainer_version, created_at=self.created_at)
         return data
@@ -216,7 +220,8 @@ class ModelCard:
                 quantization=str(raw.get("quantization", QUANTIZATION)),
                 parameters=raw.get("parameters"), training=dict(raw.get("training", {})),
                 metrics=dict(raw.get("metrics", {})), expected_quality=raw.get("expected_quality"),
-                cost=raw.get("cost"), detrend=raw.get("detrend"), note=str(raw.get("note", "")),
+                cost=raw.get("cost"), detrend=raw.get("detrend"), kernels=raw.get("kernels"),
+                note=str(raw.get("note", "")),
                 trainer_version=str(raw.get("trainer_version", "?")),
                 created_at=str(raw.get("created_at", "?")), card_version=version, path=path)
             percentiles = card.percentiles

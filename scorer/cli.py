@@ -37,6 +37,11 @@ ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
                            help="NAME.tflite, with its card NAME.json beside it.")
 RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
                              help=f"TFLite runtime: {', '.join(RUNTIMES)}.")
+KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
+                             help="auto: XNNPACK where the model's card measured it within one "
+                                  "int8 step of the built-in kernels, else the built-in ones; "
+                                  "exact: always the built-in kernels (the same scores on every "
+                                  "runtime); fast: XNNPACK regardless.")
 # Options both commands take: declared once, so they carry the same help and default.
 ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                              help="Decoding threads.")
@@ -56,9 +61,10 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def load_model(model: Path | None, runtime: str, threads: int = 1) -> Model:
+def load_model(model: Path | None, runtime: str, kernels: str = "auto",
+               threads: int = 1) -> Model:
     try:
-        return Model(model, runtime=runtime, threads=threads)
+        return Model(model, runtime=runtime, threads=threads, kernels=kernels)
     except SpeError as exc:
         fail(exc.reason)
         raise  # unreachable: fail() raises
@@ -77,13 +83,14 @@ def batch_score(
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
                                help="Score again photos the CSV already has for this model."),
     runtime: str = RuntimeOption,
+    kernels: str = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
 
-    loaded = load_model(model, runtime)
+    loaded = load_model(model, runtime, kernels)
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
                      threads=threads, batch_size=batch_size, force=force, max_pixels=max_pixels,
@@ -94,9 +101,10 @@ def batch_score(
 
 
 @app.command()
-def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None:
+def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
+         kernels: str = KernelsOption) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
-    loaded = load_model(model, runtime)
+    loaded = load_model(model, runtime, kernels)
     card = loaded.card
     dist = card.likes
     metrics = card.metrics.get("validation", {})
@@ -105,6 +113,7 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None
         f"card:          {loaded.card.path}",
         f"sha256:        {loaded.card.sha256} (id {loaded.model_id})",
         f"runtime:       {loaded.runtime}",
+        f"kernels:       {kernels_line(loaded)}",
         f"input:         {loaded.card.height}x{loaded.card.width} {loaded.card.channel_order}, "
         f"target {loaded.card.target.transform}",
         f"trained:       {card.created_at} by trainer "
@@ -126,6 +135,17 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption) -> None
     typer.echo("\n".join(lines))
     if os.environ.get("SPE_INFO_JSON"):
         typer.echo(json.dumps(card, indent=2))
+
+
+def kernels_line(loaded: Model) -> str:
+    """Which kernels run, and what the card measured of the fast ones on this runtime."""
+    kind = "fast (XNNPACK)" if loaded.kernels == "fast" else "exact (built-in)"
+    measured = (loaded.card.kernels or {}).get(loaded.runtime)
+    if not measured:
+        return f"{kind}; the card has no measurement of the fast kernels on {loaded.runtime}"
+    return (f"{kind}; at export the fast kernels differed from the built-in ones by at most "
+            f"{measured['fast_max_steps']} int8 step(s) on {measured['photos']} photos "
+            f"({measured['ms_fast']:.2f} against {measured['ms_exact']:.2f} ms per photo)")
 
 
 def _load_config(ctx: typer.Context, param: typer.CallbackParam,
@@ -165,6 +185,7 @@ def watch(
     threads: int = ThreadsOption,
     batch_size: int = BatchSizeOption,
     runtime: str = RuntimeOption,
+    kernels: str = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
     settle: float = typer.Option(SETTLE_SECONDS, "--settle", min=0.0, envvar="SPE_SETTLE",
@@ -195,7 +216,7 @@ def watch(
                                    or folder.resolve() in inbox.resolve().parents):
             fail(f"{flag} {folder}: is the inbox or contains it; choose a folder outside the "
                  "inbox (or one inside it)")
-    loaded = load_model(model, runtime)  # a bad model stops us before anything is written
+    loaded = load_model(model, runtime, kernels)  # a bad model stops us before anything
     for folder in (processed, failed):
         if folder is not None:
             try:

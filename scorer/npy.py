@@ -6,7 +6,10 @@ separate process because tflite-runtime cannot be loaded beside TensorFlow
 milliseconds per photo it took (one thread, batches of 32), which the trainer
 records in the model card. Usage:
 
-    python -m scorer.npy MODEL.tflite RUNTIME PIXELS.npy OUT.npy
+    python -m scorer.npy MODEL.tflite RUNTIME PIXELS.npy OUT.npy [KERNELS]
+
+KERNELS is exact (the default) or fast; the output's int8 step (its
+quantization scale) is printed too, so differences can be counted in steps.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ EXIT_RUNTIME_MISSING = 3  # the trainer skips that runtime; any other failure is
 
 
 def main(argv: list[str]) -> int:
-    model_path, runtime, pixels_path, out_path = argv
+    model_path, runtime, pixels_path, out_path = argv[:4]
+    kernels = argv[4] if len(argv) > 4 else "exact"
     try:
-        model = Model(model_path, runtime=runtime, threads=1)
+        model = Model(model_path, runtime=runtime, threads=1, kernels=kernels)
     except RuntimeMissing as exc:
         print(exc.reason, file=sys.stderr)
         return EXIT_RUNTIME_MISSING
@@ -40,7 +44,7 @@ def main(argv: list[str]) -> int:
                           for i in range(0, len(pixels), BATCH)])
     milliseconds = (time.perf_counter() - started) * 1000 / max(1, len(pixels))
     np.save(out_path, raw)
-    print(model.runtime, f"{milliseconds:.3f}")
+    print(model.runtime, f"{milliseconds:.3f}", f"{model.output_step!r}")
     return 0
 
 

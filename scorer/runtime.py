@@ -7,10 +7,11 @@ ai-edge-litert is its maintained successor and the only one on Python 3.12+.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,37 @@ def _litert() -> Any:
 # Adding a runtime is adding an entry; the CLI and the trainer read the table.
 LOADERS: dict[str, Callable[[], Any]] = {"tflite-runtime": _tflite_runtime, "litert": _litert}
 RUNTIMES = ("auto", *LOADERS)
+# auto: the fast kernels (XNNPACK, where a runtime has them for int8) if the model's
+# card records that their outputs stayed within MAX_FAST_STEPS int8 steps of the
+# built-in kernels when it was exported; else the built-in ones. exact: always the
+# built-in kernels (the same scores on every runtime, bit for bit). fast: XNNPACK
+# whatever the card measured (`spe info` shows the measured difference).
+KERNELS = ("auto", "exact", "fast")
+MAX_FAST_STEPS = 1
 INSTALL_HINT = "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert"
+
+
+@contextlib.contextmanager
+def _quiet_stderr(quiet: bool) -> Iterator[None]:
+    """Silence what native code writes to stderr (fd 2) for the duration."""
+    if not quiet:
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def fast_kernels_agree(measured: dict) -> bool:
+    """The card's export check of a runtime's fast kernels passed: within MAX_FAST_STEPS
+    int8 steps of the built-in ones, and faster."""
+    steps = measured.get("fast_max_steps")
+    return steps is not None and steps <= MAX_FAST_STEPS and bool(measured.get("faster"))
 
 
 def interpreter_module(runtime: str = "auto") -> tuple[Any, str]:
@@ -70,7 +101,7 @@ class Model:
     """A verified model: its card, its interpreter, and ``predict`` on pixel batches."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, runtime: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, kernels: str = "auto") -> None:
         self.path = Path(path) if path is not None else default_model_path()
         self.card: ModelCard = read_card(self.path)
         try:
@@ -83,16 +114,28 @@ class Model:
                 f"{self.path}: sha256 {digest[:12]} does not match its card's"
                 f" {self.card.sha256[:12]} (model and card are from different trainings?)"
             )
-        module, self.runtime = interpreter_module(runtime)
+        if kernels not in KERNELS:
+            raise UsageError(f"unknown kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
+        if runtime == "auto" and kernels != "exact" and self._fast_ok("litert", kernels):
+            try:  # the runtime with fast int8 kernels, where it is installed
+                module, self.runtime = interpreter_module("litert")
+            except RuntimeMissing:
+                module, self.runtime = interpreter_module(runtime)
+        else:
+            module, self.runtime = interpreter_module(runtime)
+        self.kernels = "fast" if self._fast_ok(self.runtime, kernels) else "exact"
+        # exact: the built-in kernels without the XNNPACK delegate. XNNPACK rounds
+        # some int8 outputs differently (by one to two steps on the deep network),
+        # so only where the card's export check allows, or when asked.
+        resolver = (module.OpResolverType.AUTO if self.kernels == "fast"
+                    else module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         try:
-            # The built-in kernels, without the XNNPACK delegate: ai-edge-litert's
-            # XNNPACK rounds some int8 outputs one step differently from
-            # tflite-runtime 2.14, and a photo must get the same score on every Pi.
             self._interpreter = module.Interpreter(
                 model_content=content, num_threads=threads,
-                experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                experimental_op_resolver_type=resolver,
             )
-            self._interpreter.allocate_tensors()
+            with _quiet_stderr(self.kernels == "fast"):  # "INFO: Created ... XNNPACK delegate"
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelError(f"{self.path}: {self.runtime} cannot load it ({reason})") from None
@@ -104,6 +147,19 @@ class Model:
             raise ModelError(f"{self.path}: input shape {shape} does not match its card's "
                              f"{expected}")
         self._batch = int(self._input["shape"][0])
+
+    def _fast_ok(self, runtime: str, kernels: str) -> bool:
+        """Whether ``runtime`` should run the fast kernels under the ``kernels`` setting."""
+        if kernels == "exact":
+            return False
+        if kernels == "fast":
+            return True
+        return fast_kernels_agree((self.card.kernels or {}).get(runtime, {}))
+
+    @property
+    def output_step(self) -> float:
+        """One int8 step of the output, in the network's own units (0: not quantized)."""
+        return float(self._output["quantization"][0])
 
     @property
     def size(self) -> int:

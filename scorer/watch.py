@@ -212,8 +212,10 @@ class Watcher:
             signal.signal(sig, lambda *_: self._stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self._reopen.set())
         started = self.scan(self.inbox.root, min_age=self.options.settle)
-        log.info("watching %s (%s); %d photos found at start", self.inbox.root,
-                 "polling" if self.options.polling else "inotify", started)
+        log.info("watching %s (%s); %d photos found at start; model %s on %s, %s kernels",
+                 self.inbox.root, "polling" if self.options.polling else "inotify", started,
+                 self.engine.model.model_id, self.engine.model.runtime,
+                 self.engine.model.kernels)
         self.notifier.ready(self.status_line())
         try:
             self._loop()

@@ -95,7 +95,8 @@ def _quiet_fd(fd: int):
 
 
 def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float] | None = None,
-                 first_only: bool = False) -> dict[str, np.ndarray]:
+                 first_only: bool = False, kernels: str = "exact",
+                 steps: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """The raw outputs of the exported model under every installed TFLite runtime.
 
     Each runtime runs in its own process through the scorer (``scorer.npy``), so
@@ -104,6 +105,8 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
     given, receives each runtime's milliseconds per photo (one thread). With
     ``first_only``, the first installed runtime is enough (the folds' networks:
     only their predictions are wanted; the exported model is run by all).
+    ``kernels``: exact (built-in) or fast (XNNPACK where the runtime has it);
+    ``steps``, if given, receives each runtime's output step (int8 scale).
     """
     outputs: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +116,7 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
             out_path = Path(tmp) / f"{runtime}.npy"
             proc = subprocess.run(
                 [sys.executable, "-m", "scorer.npy", str(model_path), runtime,
-                 str(pixels_path), str(out_path)],
+                 str(pixels_path), str(out_path), kernels],
                 capture_output=True, text=True, check=False,
             )
             if proc.returncode == EXIT_RUNTIME_MISSING:
@@ -122,11 +125,36 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
                 raise ExportError(f"{model_path}: {runtime} cannot run the export: "
                                   f"{proc.stderr.strip()[-300:]}")
             outputs[runtime] = np.load(out_path)
+            fields = proc.stdout.split()
             if timings is not None:
-                timings[runtime] = float(proc.stdout.split()[-1])
+                timings[runtime] = float(fields[-2])
+            if steps is not None:
+                steps[runtime] = float(fields[-1])
             if first_only:
                 break
     if not outputs:
         raise ExportError("no TFLite runtime installed to verify the export with: "
                           "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert")
     return outputs
+
+
+def measure_kernels(model_path: Path, pixels: np.ndarray, exact: dict[str, np.ndarray],
+                    exact_ms: dict[str, float]) -> dict[str, dict]:
+    """Per runtime: how far its fast kernels' outputs are from the built-in ones (in int8
+    steps, on ``pixels``), and their speed. The scorer runs the fast kernels by default
+    only where this found at most one step and a gain (issue 15)."""
+    fast_ms: dict[str, float] = {}
+    steps: dict[str, float] = {}
+    fast = run_exported(model_path, pixels, fast_ms, kernels="fast", steps=steps)
+    measured = {}
+    for runtime, outputs in fast.items():
+        if runtime not in exact:
+            continue
+        step = steps[runtime] or 1.0
+        difference = np.rint(np.abs(outputs - exact[runtime]) / step)
+        measured[runtime] = {
+            "fast_max_steps": int(difference.max()), "photos": int(len(pixels)),
+            "photos_differing": int((difference > 0).sum()),
+            "ms_fast": fast_ms[runtime], "ms_exact": exact_ms[runtime],
+            "faster": bool(fast_ms[runtime] < 0.8 * exact_ms[runtime])}
+    return measured

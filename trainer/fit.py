@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.card import ModelCard, Target, card_path_for, write_card
+from scorer.runtime import fast_kernels_agree
 
 from .card import build_card, read_previous_quality
 from .data import load_dataset, load_pixels
@@ -265,7 +266,7 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     ``check`` = (pixels, keras likes, actual likes) to compare on; by default a
     sample of the training photos (all photos trained the final model).
     """
-    from .export import export_int8, representative_set, run_exported
+    from .export import export_int8, measure_kernels, representative_set, run_exported
 
     echo("exporting full-integer int8 TFLite")
     tflite = export_int8(model, representative_set(model, pixels, options.seed, PIXEL_SCALE),
@@ -284,6 +285,7 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     timings: dict[str, float] = {}
     try:
         outputs = run_exported(tmp, check_pixels, timings)
+        card.kernels = measure_kernels(tmp, check_pixels, outputs, timings)
     finally:
         card_path_for(tmp).unlink(missing_ok=True)
     agreement = _agreement(outputs, target, keras_likes, actual)
@@ -329,6 +331,12 @@ def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: s
     echo(f"model: {cost['members']} network(s), {cost['parameters']:,} parameters, "
          f"{cost['size_bytes'] / 1e6:.2f} MB, "
          + ", ".join(f"{ms:.2f} ms/photo on {name}" for name, ms in timings))
+    for runtime, k in (card.kernels or {}).items():
+        used = fast_kernels_agree(k)
+        echo(f"fast kernels on {runtime}: at most {k['fast_max_steps']} int8 step(s) from the "
+             f"built-in ones on {k['photos']} photos, {k['ms_fast']:.2f} against "
+             f"{k['ms_exact']:.2f} ms/photo: " + ("spe uses them by default" if used else
+                                                   "spe keeps the built-in ones by default"))
     if sentence:
         echo(sentence)
     echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.loss.png')} and "
