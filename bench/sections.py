@@ -92,28 +92,64 @@ def naive(photos: list[Path], model: Path) -> float:
     return len(photos) / (time.perf_counter() - started)
 
 
-def batch_score_rate(photos: list[Path], model: Path, threads: int, out: Path) -> float:
+def batch_score_rate(photos: list[Path], model: Path, threads: int, out: Path,
+                     model_threads: int = 1, prefix: tuple = ()) -> tuple[float, float]:
+    """(photos/s from batch-score's own summary, peak RSS in MiB) of one run."""
     out.unlink(missing_ok=True)
-    _, _, err = timed_child([BIN / "spe", "batch-score", *photos, "--model", model, "--out", out,
-                             "--threads", threads])
-    return float(RATE.search(err).group(1))
+    _, rss, err = timed_child([*prefix, BIN / "spe", "batch-score", *photos, "--model", model,
+                               "--out", out, "--threads", threads, "--model-threads",
+                               model_threads])
+    return float(RATE.search(err).group(1)), rss
+
+
+def model_seconds(photos: list[Path], model: Path) -> float:
+    """I: seconds per photo of the model alone (batches of 32, one interpreter thread,
+    the kernels batch-score chooses), on decoded photos."""
+    from scorer.decode import decode_rgb, read_photo
+    from scorer.runtime import Model
+
+    scorer = Model(model, threads=1)
+    pixels = np.stack([decode_rgb(read_photo(p).data, scorer.size) for p in photos[:256]])
+    scorer.predict_raw(pixels[:32])  # the first call allocates
+    started = time.perf_counter()
+    for i in range(0, len(pixels), 32):
+        scorer.predict_raw(pixels[i : i + 32])
+    return (time.perf_counter() - started) / len(pixels)
 
 
 def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
+    """batch-score against two ceilings: decoding alone (T/D) and the pipeline, decoding
+    plus the model's own work (T/(D+I)), D and I measured alone in the same run."""
     photos = prepared["photos"][: sizes["photos"]]
     model = prepared["models"] / "int8.tflite"
     result: dict = {"photos": len(photos)}
     naive_rates = [naive(photos, model) for _ in range(sizes["runs"])]
     result["naive"] = median(naive_rates)
+    decode = median([1.0 / decode_ceiling(photos, 1) for _ in range(sizes["runs"])])
+    infer = median([model_seconds(photos, model) for _ in range(sizes["runs"])])
+    result.update(decode_ms=decode * 1000, model_ms=infer * 1000)
     for threads in THREADS:
-        ceilings, scores = [], []
-        for _ in range(sizes["runs"]):  # interleaved, so drift hits both alike
+        ceilings, scores, shared = [], [], []
+        for _ in range(sizes["runs"]):  # interleaved, so drift hits all alike
             ceilings.append(decode_ceiling(photos, threads))
-            scores.append(batch_score_rate(photos, model, threads, work / "tp.csv"))
+            scores.append(batch_score_rate(photos, model, threads, work / "tp.csv")[0])
+            shared.append(batch_score_rate(photos, model, threads, work / "tp.csv",
+                                           model_threads=threads)[0])
         ceiling, score = median(ceilings), median(scores)
+        pipeline = threads / (decode + infer)
         result[f"threads_{threads}"] = {
-            "decode_ceiling": ceiling, "batch_score": score,
-            "share_of_ceiling": score / ceiling, "vs_naive": score / result["naive"]}
+            "decode_ceiling": ceiling, "pipeline_ceiling": pipeline, "batch_score": score,
+            "batch_score_model_threads_same": median(shared),
+            "share_of_ceiling": score / ceiling, "share_of_pipeline": score / pipeline,
+            "share_of_pipeline_model_threads_same": median(shared) / pipeline,
+            "vs_naive": score / result["naive"]}
+    # The nearest thing here to a Pi Zero 2: one core, one decoding thread, one
+    # interpreter thread.
+    if shutil.which("taskset"):
+        runs = [batch_score_rate(photos, model, 1, work / "tp.csv", prefix=("taskset", "-c", "0"))
+                for _ in range(sizes["runs"])]
+        result["one_core"] = {"photos_per_s": median([r[0] for r in runs]),
+                              "peak_rss_mib": median([r[1] for r in runs])}
     return result
 
 
@@ -280,12 +316,24 @@ def report(results: dict) -> str:
     if "throughput" in results:
         t = results["throughput"]
         lines += ["", f"throughput, {t['photos']} phone-sized JPEGs (photos/s, median):",
-                  f"{'threads':<9}{'decode ceiling':>16}{'batch-score':>13}{'of ceiling':>12}"
-                  f"{'naive (1 thread)':>18}{'vs naive':>10}"]
+                  f"D (decode, one photo, alone) {t['decode_ms']:.2f} ms; I (the model, one "
+                  f"photo, batches of 32, one thread, alone) {t['model_ms']:.2f} ms",
+                  f"{'threads':<9}{'decode ceil':>12}{'pipeline ceil':>14}{'batch-score':>12}"
+                  f"{'of pipeline':>12}{'of decode':>10}{'model thr=T':>12}{'of pipeline':>12}"
+                  f"{'vs naive':>9}"]
         for key, v in t.items():
             if key.startswith("threads_"):
-                lines.append(f"{key[8:]:<9}{v['decode_ceiling']:>16.1f}{v['batch_score']:>13.1f}"
-                             f"{v['share_of_ceiling']:>11.0%}{t['naive']:>18.1f}{v['vs_naive']:>9.1f}x")
+                lines.append(f"{key[8:]:<9}{v['decode_ceiling']:>12.1f}"
+                             f"{v['pipeline_ceiling']:>14.1f}{v['batch_score']:>12.1f}"
+                             f"{v['share_of_pipeline']:>12.0%}{v['share_of_ceiling']:>10.0%}"
+                             f"{v['batch_score_model_threads_same']:>12.1f}"
+                             f"{v['share_of_pipeline_model_threads_same']:>12.0%}"
+                             f"{v['vs_naive']:>8.1f}x")
+        lines.append(f"naive (full decode, one photo per call, 1 thread): {t['naive']:.1f}")
+        if "one_core" in t:
+            lines.append(f"one core (taskset -c 0), 1 decoding thread, 1 interpreter thread: "
+                         f"{t['one_core']['photos_per_s']:.1f} photos/s, peak RSS "
+                         f"{t['one_core']['peak_rss_mib']:.0f} MiB")
     if "models" in results:
         lines += ["", "models (validation photos; diff = |tflite - keras| / std of likes):",
                   f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime (kernels)':<26}"

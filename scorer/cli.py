@@ -45,6 +45,9 @@ KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
 # Options both commands take: declared once, so they carry the same help and default.
 ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                              help="Decoding threads.")
+ModelThreadsOption = typer.Option(1, "--model-threads", min=1, envvar="SPE_MODEL_THREADS",
+                                  help="Threads of the interpreter (beside the decoding "
+                                       "threads).")
 BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
                                envvar="SPE_BATCH_SIZE", help="Photos per interpreter call.")
 MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
@@ -79,6 +82,7 @@ def batch_score(
     recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
                                    help="Descend into sub-folders (and ** in patterns)."),
     threads: int = ThreadsOption,
+    model_threads: int = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
                                help="Score again photos the CSV already has for this model."),
@@ -90,7 +94,7 @@ def batch_score(
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
 
-    loaded = load_model(model, runtime, kernels)
+    loaded = load_model(model, runtime, kernels, model_threads)
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
                      threads=threads, batch_size=batch_size, force=force, max_pixels=max_pixels,
@@ -183,6 +187,7 @@ def watch(
     polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING",
                                  help="Poll instead of inotify (network shares)."),
     threads: int = ThreadsOption,
+    model_threads: int = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
     runtime: str = RuntimeOption,
     kernels: str = KernelsOption,
@@ -216,7 +221,7 @@ def watch(
                                    or folder.resolve() in inbox.resolve().parents):
             fail(f"{flag} {folder}: is the inbox or contains it; choose a folder outside the "
                  "inbox (or one inside it)")
-    loaded = load_model(model, runtime, kernels)  # a bad model stops us before anything
+    loaded = load_model(model, runtime, kernels, model_threads)  # a bad model: stop first
     for folder in (processed, failed):
         if folder is not None:
             try:
