@@ -269,6 +269,8 @@ def distil(
     epochs: int = typer.Option(10, "--epochs", min=1, envvar="SPE_EPOCHS",
                                help="Passes over all the views."),
     seed: int = Seed,
+    note: str = typer.Option("", envvar="SPE_NOTE", show_default="the teacher's",
+                             help="A note stored in the model card."),
 ) -> None:
     """Distil a model into one network that follows its answers, at one network's cost.
 
@@ -280,8 +282,11 @@ def distil(
     if architecture not in _networks():
         _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
     with _exit_statuses():
-        run(teacher, data_dir, out, architecture=architecture, copies=copies, epochs=epochs,
-            seed=seed, echo=_echo)
+        result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
+                        epochs=epochs, seed=seed, echo=_echo)
+    if note:
+        result.card.note = note
+        write_card(result.model_path, result.card)
 
 
 @app.command()
