@@ -57,7 +57,7 @@ def _daemon_start(inbox: Path, out: Path, model: Path) -> tuple[float, float]:
 
 
 def ledger(work: Path, prepared: dict, sizes: dict) -> dict:
-    photo, model = prepared["photos"][0], prepared["models"] / "int8.tflite"
+    photo, model = prepared["photos"][0], prepared["default"]
     inbox = work / "ledger-inbox"
     shutil.rmtree(inbox, ignore_errors=True)
     inbox.mkdir()

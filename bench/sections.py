@@ -34,7 +34,12 @@ def prepare(work: Path, sizes: dict) -> dict:
     if not (models / "int8.tflite").exists():
         timed_child([PYTHON, "-m", "bench.tf_worker", "prepare", models, sizes["prepare_photos"],
                      sizes["prepare_epochs"], sizes.get("prepare_members", 3)], cwd=REPO)
-    return {"photos": photos, "models": models}
+    from scorer.runtime import default_model_path
+
+    # The shipped default model (what a fresh install scores with) for throughput,
+    # the watcher and the ledger; the trained exports for the cold start against
+    # TensorFlow and Keras and for the export comparison.
+    return {"photos": photos, "models": models, "default": default_model_path()}
 
 
 # 1. Cold start --------------------------------------------------------------
@@ -121,8 +126,8 @@ def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
     """batch-score against two ceilings: decoding alone (T/D) and the pipeline, decoding
     plus the model's own work (T/(D+I)), D and I measured alone in the same run."""
     photos = prepared["photos"][: sizes["photos"]]
-    model = prepared["models"] / "int8.tflite"
-    result: dict = {"photos": len(photos)}
+    model = prepared["default"]
+    result: dict = {"photos": len(photos), "model": model.name}
     naive_rates = [naive(photos, model) for _ in range(sizes["runs"])]
     result["naive"] = median(naive_rates)
     decode = median([1.0 / decode_ceiling(photos, 1) for _ in range(sizes["runs"])])
@@ -184,7 +189,28 @@ def models(work: Path, prepared: dict, sizes: dict) -> dict:
                 timing["max_abs_diff_vs_keras_rel_std"] = float(diff.max() / std)
             entry[key] = timing
         result[name] = entry
+    result["shipped"] = _shipped(work, prepared, sizes)
     return result
+
+
+def _shipped(work: Path, prepared: dict, sizes: dict) -> dict:
+    """The shipped default model's cost beside the trained exports: its size and time per
+    photo under each runtime and kernels, on the same photos (no Keras model to compare)."""
+    from scorer.card import read_card
+
+    path = prepared["default"]
+    card = read_card(path)
+    entry: dict = {"bytes": path.stat().st_size, "parameters": card.parameters,
+                   "members": (card.cost or {}).get("members", 1),
+                   "architecture": card.training.get("architecture")}
+    for runtime, kernels in RUNTIME_KERNELS:
+        proc = subprocess.run([PYTHON, "-m", "bench.lite_worker", path, runtime, kernels,
+                               prepared["models"] / "val_pixels.npy", work / "shipped.npy",
+                               str(sizes["repeats"])], capture_output=True, text=True, cwd=REPO)
+        key = f"{runtime} ({kernels})"
+        entry[key] = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                      else {"error": proc.stderr.strip().splitlines()[-1][:160]})
+    return entry
 
 
 # 4. The watcher ------------------------------------------------------------------------
@@ -220,7 +246,7 @@ def _wait_rows(out: Path, n: int, timeout: float) -> list[dict[str, str]]:
 
 
 def watcher(work: Path, prepared: dict, sizes: dict) -> dict:
-    model = prepared["models"] / "int8.tflite"
+    model = prepared["default"]
     photos = prepared["photos"]
     result: dict = {}
     # Steady: 20 photos a second, each written and closed by a writer.
@@ -340,6 +366,8 @@ def report(results: dict) -> str:
                   f"{'ms b1':>7}{'ms b32':>8}"
                   f"{'mean diff':>11}{'max diff':>10}"]
         for name, v in results["models"].items():
+            if name == "shipped":
+                continue
             for runtime, kernels in RUNTIME_KERNELS:
                 key = f"{runtime} ({kernels})"
                 r = v[key]
@@ -351,6 +379,16 @@ def report(results: dict) -> str:
                                  f"{r['ms_per_photo_batch32']:>8.2f}"
                                  f"{r['mean_abs_diff_vs_keras_rel_std']:>11.2%}"
                                  f"{r['max_abs_diff_vs_keras_rel_std']:>10.2%}")
+    shipped = results.get("models", {}).get("shipped")
+    if shipped:
+        lines += ["", f"the shipped default model ({shipped['architecture']}, "
+                      f"{shipped['members']} network(s), {shipped['parameters'] or 0:,} "
+                      f"parameters, {shipped['bytes'] / 1024:.0f} KiB), same photos:"]
+        for runtime, kernels in RUNTIME_KERNELS:
+            r = shipped[f"{runtime} ({kernels})"]
+            lines.append(f"  {runtime + ' (' + kernels + ')':<26}" + (
+                f"cannot load: {r['error'][:60]}" if "error" in r else
+                f"ms b1 {r['ms_per_photo_batch1']:.2f}, ms b32 {r['ms_per_photo_batch32']:.2f}"))
     if "watcher" in results:
         s, b = results["watcher"]["steady"], results["watcher"]["burst"]
         lines += ["", f"watcher: {s['photos']} photos at {s['rate_per_s']}/s, close-to-row delay "
