@@ -121,6 +121,12 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     cost = card["cost"]
     assert cost["members"] == 2 and cost["size_bytes"] == trained_model.stat().st_size
     assert set(cost["ms_per_photo_one_thread"]) == {"litert", "tflite-runtime"}
+    # The fast kernels measured against the built-in ones, per runtime (issue 15).
+    kernels = card["kernels"]
+    assert set(kernels) == {"litert", "tflite-runtime"}
+    assert kernels["tflite-runtime"]["fast_max_steps"] == 0  # no int8 XNNPACK in 2.14
+    for measured in kernels.values():
+        assert measured["photos"] == 300 and measured["ms_fast"] > 0
     for plot in (".loss.png", ".predicted.png"):
         assert trained_model.with_suffix(plot).read_bytes()[:4] == b"\x89PNG"
 
@@ -161,7 +167,8 @@ RUN_BOTH = """
 import sys, numpy as np
 from scorer.runtime import Model
 pixels = np.load(sys.argv[2])
-print(*[float(v) for v in Model(sys.argv[1], runtime=sys.argv[3]).predict(pixels)])
+print(*[float(v) for v in Model(sys.argv[1], runtime=sys.argv[3], kernels="exact")
+        .predict(pixels)])
 """
 
 
@@ -233,3 +240,26 @@ def test_fit_with_only_tflite_runtime_installed(tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["metrics"]["int8_vs_keras"]["runtimes"] == ["tflite-runtime"]
     assert list(card["cost"]["ms_per_photo_one_thread"]) == ["tflite-runtime"]
+
+
+def test_distil_makes_one_network_that_follows_the_teacher(trained_model, synth_dir, tmp_path):
+    out = tmp_path / "student.tflite"
+    proc = spe_train("distil", str(trained_model), str(synth_dir), "--out", str(out),
+                     "--architecture", "deep-small", "--copies", "2", "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    teacher = json.loads(trained_model.with_suffix(".json").read_text())
+    assert card["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert card["training"]["architecture"] == "deep-small"
+    distilled = card["training"]["distilled_from"]
+    assert distilled["teacher"] == teacher["sha256"][:12] and distilled["check_photos"] == 30
+    assert -1 <= distilled["spearman_with_teacher"] <= 1
+    assert card["cost"]["members"] == 1 and card["parameters"] < teacher["parameters"] / 5
+    # The teacher's cross-validated quality, said to be the teacher's.
+    assert card["expected_quality"]["spearman"] == teacher["expected_quality"]["spearman"]
+    assert card["expected_quality"]["verdict"].startswith(f"Distilled from {trained_model.name}")
+    assert card["metrics"]["int8_vs_keras"]["runtimes"] == ["litert", "tflite-runtime"]
+    # Never over its own teacher.
+    proc = spe_train("distil", str(trained_model), str(synth_dir), "--out", str(trained_model))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("write the student beside the teacher, not over it")
