@@ -148,6 +148,14 @@ def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
             "share_of_ceiling": score / ceiling, "share_of_pipeline": score / pipeline,
             "share_of_pipeline_model_threads_same": median(shared) / pipeline,
             "vs_naive": score / result["naive"]}
+    # Where batch-score's time goes (its own coarse profile), at the most threads.
+    out = work / "tp.csv"
+    out.unlink(missing_ok=True)
+    proc = subprocess.run([BIN / "spe", "batch-score", *photos, "--model", model, "--out", out,
+                           "--threads", str(THREADS[-1])], capture_output=True, text=True,
+                          env={**os.environ, "SPE_PROFILE": "1"})
+    result["profile"] = next((line for line in proc.stderr.splitlines()
+                              if line.startswith("profile: ")), "")
     # The nearest thing here to a Pi Zero 2: one core, one decoding thread, one
     # interpreter thread.
     if shutil.which("taskset"):
@@ -356,6 +364,8 @@ def report(results: dict) -> str:
                              f"{v['share_of_pipeline_model_threads_same']:>12.0%}"
                              f"{v['vs_naive']:>8.1f}x")
         lines.append(f"naive (full decode, one photo per call, 1 thread): {t['naive']:.1f}")
+        if t.get("profile"):
+            lines.append(f"batch-score at {THREADS[-1]} threads, {t['profile']}")
         if "one_core" in t:
             lines.append(f"one core (taskset -c 0), 1 decoding thread, 1 interpreter thread: "
                          f"{t['one_core']['photos_per_s']:.1f} photos/s, peak RSS "

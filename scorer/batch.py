@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -72,4 +73,8 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     skipped_note = " (already in the CSV; --force to score again)" if counts["skipped"] else ""
     echo(f"scored {counts['scored']}, skipped {counts['skipped']}{skipped_note}, failed "
          f"{counts['failed']} in {elapsed:.1f} s ({rate:.1f} photos/s)")
+    if os.environ.get("SPE_PROFILE"):
+        spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in engine.seconds.items())
+        echo(f"profile: {spent} (reading and decoding summed over {threads} threads; "
+             f"wall {elapsed:.2f} s)")
     return counts

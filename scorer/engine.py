@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +82,9 @@ class Engine:
         self.missing_ok = missing_ok
         self.linger = linger
         self.counts: Counter[str] = Counter()
+        # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
+        # reading and decoding summed over the workers; the rest on the caller's thread.
+        self.seconds: defaultdict[str, float] = defaultdict(float)
         # sha256 -> the name it was first scored under in this run (duplicates name it).
         self._first_ok: dict[str, str] = {}
         self._pool = Workers(threads, self._prepare)
@@ -101,8 +104,13 @@ class Engine:
 
     def _prepare(self, path: str, display: str, token: Any) -> None:
         item = _Prepared(path, display, token)
+        started = time.perf_counter()
         try:
             raw = read_photo(path, follow_symlinks=self.follow_symlinks)
+            read = time.perf_counter()
+            with self._lock:
+                self.seconds["reading and hashing"] += read - started
+                started = read
             item.sha256, item.identity = raw.sha256, raw.identity
             model_id = self.model.model_id
             if not self.force and self.ledger.has_scored(raw.sha256, model_id):
@@ -121,6 +129,8 @@ class Engine:
             item.error = exc.reason
         except Exception as exc:  # noqa: BLE001 - one odd file must never stop the batch
             item.error = f"unexpected {type(exc).__name__}: {exc}"
+        with self._lock:
+            self.seconds["decoding"] += time.perf_counter() - started
         self._ready.put(item)
 
     def _decode(self, path: str, data: bytes) -> np.ndarray:
@@ -147,9 +157,11 @@ class Engine:
         When the rows cannot be written, OutputError is raised, nothing counts as
         done, and the step's photos wait, decoded, for the next ``step``.
         """
+        waited = time.perf_counter()
         try:
             items = [self._ready.get(timeout=timeout)]
         except queue.Empty:
+            self.seconds["waiting for decodes"] += time.perf_counter() - waited
             return []
         # Photos of a burst finish decoding a few milliseconds apart: linger a
         # moment for them, so the interpreter and the fsync serve a batch, not one.
@@ -161,6 +173,7 @@ class Engine:
                 if len(items) >= self.in_flight or time.monotonic() >= deadline:
                     break
                 time.sleep(0.001)
+        self.seconds["waiting for decodes"] += time.perf_counter() - waited
         try:
             outcomes = self._score(items)
         except OutputError:
@@ -189,6 +202,7 @@ class Engine:
                     self._first_ok[item.sha256] = item.display
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
+        started = time.perf_counter()
         if decoded:
             likes = self.model.predict(np.stack([item.pixels for item in decoded
                                                  if item.pixels is not None]))
@@ -211,7 +225,10 @@ class Engine:
             rows.append(row)
             outcomes.append(Outcome(item.path, item.display, row, item.token, "",
                                     item.identity))
+        written = time.perf_counter()
+        self.seconds["model"] += written - started
         self.ledger.append(rows)  # raises OutputError: then nothing below counts
+        self.seconds["writing rows"] += time.perf_counter() - written
         for outcome in outcomes:
             if outcome.skipped_as == "gone":
                 continue
