@@ -241,7 +241,8 @@ def watch(
                            batch_size=batch_size, max_pixels=max_pixels,
                            max_memory=max_memory * MIB, settle=settle)
     try:
-        status = Watcher(options, loaded, ledger).run()
+        status = Watcher(options, loaded, ledger, reload=lambda: Model(
+            model, runtime=runtime, threads=model_threads, kernels=kernels)).run()
     except SpeError as exc:  # cannot watch the inbox (the inotify limit)
         fail(exc.reason)
     raise typer.Exit(status)

@@ -56,6 +56,7 @@ class _Prepared:
     error: str = ""
     skipped_as: str = ""
     identity: Identity | None = None
+    model_id: str = ""  # the model it was judged and decoded for
 
 
 class Engine:
@@ -112,7 +113,7 @@ class Engine:
                 self.seconds["reading and hashing"] += read - started
                 started = read
             item.sha256, item.identity = raw.sha256, raw.identity
-            model_id = self.model.model_id
+            model_id = item.model_id = self.model.model_id
             if not self.force and self.ledger.has_scored(raw.sha256, model_id):
                 item.skipped_as = "scored"
             elif (not self.force and self.skip_failed
@@ -132,6 +133,30 @@ class Engine:
         with self._lock:
             self.seconds["decoding"] += time.perf_counter() - started
         self._ready.put(item)
+
+    def swap_model(self, model: Model) -> None:
+        """Score with ``model`` from the next batch on (the caller's thread, between steps).
+        Photos already decoded for another input size are decoded again for this one."""
+        self.model = model
+
+    def _fit_to_model(self, item: _Prepared) -> None:
+        """An item judged for a model that was swapped since: judge and decode it again."""
+        if not item.model_id or item.model_id == self.model.model_id:
+            return
+        item.model_id = self.model.model_id
+        if item.skipped_as in ("scored", "failed"):
+            item.skipped_as = ""
+            if not self.force and self.ledger.has_scored(item.sha256, item.model_id):
+                item.skipped_as = "scored"
+                return
+            item.pixels = np.zeros((1,))  # decoded again below
+        if item.pixels is not None and item.pixels.shape[0] != self.model.size:
+            try:
+                raw = read_photo(item.path, follow_symlinks=self.follow_symlinks)
+                item.sha256, item.identity = raw.sha256, raw.identity
+                item.pixels = decode_rgb(raw.data, self.model.size, self.max_pixels)
+            except PhotoError as exc:
+                item.pixels, item.error = None, exc.reason
 
     def _decode(self, path: str, data: bytes) -> np.ndarray:
         if self.journal is None:
@@ -186,6 +211,8 @@ class Engine:
 
     def _score(self, items: list[_Prepared]) -> list[Outcome]:
         model_id = self.model.model_id
+        for item in items:
+            self._fit_to_model(item)
         same_as: dict[int, str] = {}
         if not self.force:
             # Identical files decoded side by side (three copies in one run): the

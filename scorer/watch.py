@@ -22,6 +22,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .completion import SETTLE_SECONDS, CompletionTracker, Stat, lstat
 from .decode import DEFAULT_MAX_PIXELS, current_identity
 from .engine import BATCH_SIZE, Engine, Outcome
-from .errors import OutputError
+from .errors import OutputError, SpeError
 from .events import start_observer
 from .inbox import Inbox
 from .journal import DecodeJournal, journal_path_for
@@ -104,7 +105,8 @@ def report(outcome: Outcome, counts: Counter[str]) -> bool:
 class Watcher:
     """The loop: events and scans in, the engine's outcomes out, moves, signals, notify."""
 
-    def __init__(self, options: WatchOptions, model: Model, ledger: Ledger) -> None:
+    def __init__(self, options: WatchOptions, model: Model, ledger: Ledger,
+                 reload: Callable[[], Model] | None = None) -> None:
         self.options = options
         self.inbox = Inbox(options.inbox, [p for p in (options.processed, options.failed) if p])
         self.tracker = CompletionTracker(options.settle, options.polling)
@@ -120,6 +122,7 @@ class Watcher:
         self._in_flight: set[str] = set()
         self._stop, self._reopen, self._rescan_now = (threading.Event() for _ in range(3))
         self._output = OutputRetry(self.notifier)
+        self._reload = reload  # loads the model and card at --model again (SIGHUP)
 
     def on_event(self, kind: str, path: str) -> None:
         """Called from watchdog's thread: hand over to the main loop."""
@@ -199,7 +202,8 @@ class Watcher:
     def status_line(self) -> str:
         c = self.counts
         return (f"scored {c['scored']}, skipped {c['skipped']}, failed {c['failed']}, "
-                f"queued {self.engine.in_flight + len(self.tracker)}")
+                f"queued {self.engine.in_flight + len(self.tracker)}; "
+                f"model {self.engine.model.model_id}")
 
     def request_rescan(self) -> None:
         """Scan the inbox at the next turn of the loop (events were lost)."""
@@ -278,3 +282,22 @@ class Watcher:
             log.info("reopened %s", self.ledger.path)
         except OutputError as exc:
             self._output.failed(exc)
+        if self._reload is not None:
+            self._reload_model(self._reload)
+
+    def _reload_model(self, reload: Callable[[], Model]) -> None:
+        """SIGHUP: load the model and card at --model again. A model that fails to load
+        leaves the running one in place; rows from now on carry the new model's id."""
+        old = self.engine.model
+        try:
+            new = reload()
+        except SpeError as exc:
+            log.error("cannot reload the model (%s); still scoring with %s", exc.reason,
+                      old.model_id)
+            return
+        self.engine.swap_model(new)
+        if new.model_id == old.model_id:
+            log.info("model reloaded: unchanged (%s)", new.model_id)
+        else:
+            log.info("model reloaded: now %s (was %s), on %s, %s kernels", new.model_id,
+                     old.model_id, new.runtime, new.kernels)
