@@ -15,8 +15,9 @@ from pathlib import Path
 
 import typer
 
+from . import __version__
 from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
-from .cliutil import run_app
+from .cliutil import CONTEXT_SETTINGS, add_version, run_app
 from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
 from .engine import BATCH_SIZE
@@ -26,10 +27,11 @@ from .runtime import RUNTIMES, Model
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=CONTEXT_SETTINGS,
     pretty_exceptions_enable=False,
 )
 
+add_version(app, "spe", __version__)
 DEFAULT_THREADS = os.cpu_count() or 1
 
 ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
@@ -64,6 +66,19 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
+    """``-`` among the paths stands for those on standard input (lines, or NUL-ended)."""
+    if "-" not in paths:
+        return paths
+    data = sys.stdin.buffer.read()
+    given = [os.fsdecode(p) for p in data.split(b"\0" if null else b"\n")]
+    given = [p.rstrip("\r") if not null else p for p in given if p.strip()]
+    out: list[str] = []
+    for path in paths:
+        out.extend(given if path == "-" else [path])
+    return out
+
+
 def load_model(model: Path | None, runtime: str, kernels: str = "auto",
                threads: int = 1) -> Model:
     try:
@@ -75,7 +90,8 @@ def load_model(model: Path | None, runtime: str, kernels: str = "auto",
 
 @app.command("batch-score")
 def batch_score(
-    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns."),
+    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns; - reads "
+                                                "paths from standard input, one per line."),
     model: Path | None = ModelOption,
     out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
                                        help="Scores CSV to append to (created with a header)."),
@@ -90,10 +106,19 @@ def batch_score(
     kernels: str = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
+    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL",
+                              help="With -, the paths on standard input end with NUL bytes "
+                                   "(find -print0), not newlines."),
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
+    from .discover import missing_inputs
 
+    paths = read_stdin_paths(paths, null)
+    missing = missing_inputs(paths, recursive)
+    if missing:  # before the model loads or the CSV is touched: a usage error
+        fail(f"{missing[0]}: no such file, folder or matching photo"
+             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     loaded = load_model(model, runtime, kernels, model_threads)
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
@@ -106,9 +131,17 @@ def batch_score(
 
 @app.command()
 def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
-         kernels: str = KernelsOption) -> None:
+         kernels: str = KernelsOption,
+         json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON",
+                                       help="Print only JSON: the model's place, runtime, "
+                                            "kernels and its whole card.")) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
     loaded = load_model(model, runtime, kernels)
+    if json_out:
+        typer.echo(json.dumps({"model": str(loaded.path), "card": str(loaded.card.path),
+                               "id": loaded.model_id, "runtime": loaded.runtime,
+                               "kernels": loaded.kernels, **loaded.card.to_json()}, indent=2))
+        return
     card = loaded.card
     dist = card.likes
     metrics = card.metrics.get("validation", {})
@@ -137,8 +170,6 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
     if card.note:
         lines.append(f"note:          {card.note}")
     typer.echo("\n".join(lines))
-    if os.environ.get("SPE_INFO_JSON"):
-        typer.echo(json.dumps(card, indent=2))
 
 
 def kernels_line(loaded: Model) -> str:

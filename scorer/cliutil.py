@@ -11,6 +11,22 @@ from typing import NoReturn
 
 import typer
 
+# -h as well as --help, on every command of both programs.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def add_version(app: typer.Typer, prog: str, version: str) -> None:
+    """``PROG --version`` prints ``PROG VERSION`` and exits 0."""
+    def show(value: bool) -> None:
+        if value:
+            typer.echo(f"{prog} {version}")
+            raise typer.Exit()
+
+    @app.callback()
+    def _main(version: bool = typer.Option(False, "--version", callback=show, is_eager=True,
+                                           help="Show the version and exit.")) -> None:
+        pass
+
 
 def run_app(app: typer.Typer, prog: str) -> NoReturn:
     try:

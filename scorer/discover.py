@@ -86,3 +86,15 @@ def expand(paths: Iterable[str], recursive: bool = False,
         else:
             add(given)  # scored as an error row: "file not found"
     return photos, unmatched
+
+
+def missing_inputs(paths: Iterable[str], recursive: bool = False) -> list[str]:
+    """The paths and patterns that match nothing at all: a usage error, not a CSV row."""
+    missing = []
+    for given in paths:
+        if os.path.lexists(given):
+            continue
+        if glob.has_magic(given) and glob.glob(given, recursive=recursive):
+            continue
+        missing.append(given)
+    return missing

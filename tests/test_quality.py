@@ -33,7 +33,7 @@ def test_default_recipe_on_held_out_photos(tmp_path):
                        timeout=1500)
     assert fitted.returncode == 0, fitted.stderr[-3000:]
     report = tmp_path / "held-out.json"
-    evaluated = spe_train("evaluate", str(model), str(held_out), "--json", str(report))
+    evaluated = spe_train("evaluate", str(model), str(held_out), "--json-file", str(report))
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     rows = json.loads(report.read_text())
     int8, mean = rows["int8"], rows["mean baseline"]

@@ -54,7 +54,7 @@ def main() -> int:
         run("fit", str(train), "--out", str(model), "--recipe", args.recipe, "--force", *note)
         seconds = time.monotonic() - started
         report = args.work / f"{rule}-{args.recipe}.json"
-        run("evaluate", str(model), str(test), "--json", str(report))
+        run("evaluate", str(model), str(test), "--json-file", str(report))
         card = json.loads(model.with_suffix(".json").read_text())
         cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
         cache[f"{rule}: {args.recipe}, {args.photos} photos"] = {

@@ -10,9 +10,10 @@ from typing import NoReturn
 import typer
 
 from scorer.card import write_card
-from scorer.cliutil import run_app
+from scorer.cliutil import CONTEXT_SETTINGS, add_version, run_app
 from scorer.errors import SpeError
 
+from . import __version__
 from . import fit as fit_module
 from . import recipe as defaults
 from .errors import TrainerError, WorseModelError
@@ -20,9 +21,39 @@ from .errors import TrainerError, WorseModelError
 app = typer.Typer(
     help="Train the like-predicting CNN on your own photos and export it for `spe`.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=CONTEXT_SETTINGS,
     pretty_exceptions_enable=False,
 )
+
+
+add_version(app, "spe-train", __version__)
+
+
+def _quiet_tensorflow(verbose: bool) -> None:
+    """Keep TensorFlow's C++ log lines (absl start-up, oneDNN, tf.data graph warnings)
+    off the person's terminal unless --verbose: they buried the trainer's own lines.
+
+    TF_CPP_MIN_LOG_LEVEL does not reach all of them (absl logs "E0000 ..." lines
+    regardless), so the process's file descriptor 2 goes to /dev/null and Python's
+    sys.stderr (the trainer's lines, tracebacks) keeps the real one.
+    """
+    if verbose:
+        return
+    import os
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    real = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    sys.stderr = open(real, "w", buffering=1, encoding="utf-8",  # noqa: SIM115 - for the run
+                      errors="backslashreplace")
+
+
+Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_VERBOSE",
+                       help="Also show TensorFlow's own log lines.")
 
 
 def _echo(message: str) -> None:
@@ -197,6 +228,7 @@ def fit(
                                help="Replace an existing model at --out even when the new one "
                                     "measures worse."),
     note: str = typer.Option("", envvar="SPE_NOTE", help="A note stored in the model card."),
+    verbose: bool = Verbose,
 ) -> None:
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
 
@@ -206,6 +238,7 @@ def fit(
     """
     if folds == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
+    _quiet_tensorflow(verbose)
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
                               seed=seed, img_size=img_size, architecture=architecture,
                               target=target, augment=augment, early_stopping=early_stopping,
@@ -239,11 +272,13 @@ def cv(
     members: int | None = Members,
     tta: bool | None = Tta,
     recipe: str = Recipe,
+    verbose: bool = Verbose,
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
     exports them) against two baselines."""
     from .cv import cross_validate
 
+    _quiet_tensorflow(verbose)
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
                               img_size=img_size, architecture=architecture, target=target,
                               augment=augment, early_stopping=early_stopping,
@@ -271,6 +306,7 @@ def distil(
     seed: int = Seed,
     note: str = typer.Option("", envvar="SPE_NOTE", show_default="the teacher's",
                              help="A note stored in the model card."),
+    verbose: bool = Verbose,
 ) -> None:
     """Distil a model into one network that follows its answers, at one network's cost.
 
@@ -281,6 +317,7 @@ def distil(
 
     if architecture not in _networks():
         _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
+    _quiet_tensorflow(verbose)
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
                         epochs=epochs, seed=seed, echo=_echo)
@@ -295,8 +332,11 @@ def evaluate(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
     runtime: str = typer.Option("auto", envvar="SPE_RUNTIME",
                                 help="auto, tflite-runtime or litert."),
-    json_out: Path | None = typer.Option(None, "--json", envvar="SPE_JSON",
-                                            help="Also write the metrics to this JSON file."),
+    json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON",
+                                  help="Print only the metrics as JSON on standard output "
+                                       "(the table still goes to standard error)."),
+    json_file: Path | None = typer.Option(None, "--json-file", envvar="SPE_JSON_FILE",
+                                             help="Also write the metrics to this JSON file."),
 ) -> None:
     """Metrics of an exported model on a data set, beside the training-mean baseline."""
     import json
@@ -305,8 +345,10 @@ def evaluate(
 
     with _exit_statuses():
         rows = run(model, data_dir, runtime=runtime, echo=_echo)
-    if json_out is not None:
-        json_out.write_text(json.dumps(rows, indent=2) + "\n")
+    if json_file is not None:
+        json_file.write_text(json.dumps(rows, indent=2) + "\n")
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2))
 
 
 def main() -> None:

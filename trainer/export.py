@@ -156,5 +156,6 @@ def measure_kernels(model_path: Path, pixels: np.ndarray, exact: dict[str, np.nd
             "fast_max_steps": int(difference.max()), "photos": int(len(pixels)),
             "photos_differing": int((difference > 0).sum()),
             "ms_fast": fast_ms[runtime], "ms_exact": exact_ms[runtime],
-            "faster": bool(fast_ms[runtime] < 0.8 * exact_ms[runtime])}
+            # XNNPACK gains several times; timing noise alone must not count as faster.
+            "faster": bool(fast_ms[runtime] < 0.5 * exact_ms[runtime])}
     return measured
