@@ -96,17 +96,18 @@ def batch_score(
     out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
                                        help="Scores CSV to append to (created with a header)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
+                                   show_default="off",
                                    help="Descend into sub-folders (and ** in patterns)."),
     threads: int = ThreadsOption,
     model_threads: int = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
-    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
+    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE", show_default="off",
                                help="Score again photos the CSV already has for this model."),
     runtime: str = RuntimeOption,
     kernels: str = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
-    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL",
+    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
                               help="With -, the paths on standard input end with NUL bytes "
                                    "(find -print0), not newlines."),
 ) -> None:
@@ -132,7 +133,7 @@ def batch_score(
 @app.command()
 def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
          kernels: str = KernelsOption,
-         json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON",
+         json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
                                        help="Print only JSON: the model's place, runtime, "
                                             "kernels and its whole card.")) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
@@ -195,8 +196,22 @@ def _load_config(ctx: typer.Context, param: typer.CallbackParam,
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         fail(f"{value}: unreadable settings file ({exc})")
     section = data.get("watch", data)
-    ctx.default_map = {**(ctx.default_map or {}),
-                       **{str(k).replace("-", "_"): v for k, v in section.items()}}
+    if not isinstance(section, dict):
+        fail(f"{value}: [watch] must be a table of settings")
+    params = {str(p.name): p for p in ctx.command.params if p.name not in ("config", "inbox")}
+    settings = {}
+    for key, setting in section.items():
+        name = str(key).replace("-", "_")
+        if name not in params:
+            fail(f"{value}: unknown setting {key!r} (known: "
+                 f"{', '.join(sorted(n.replace('_', '-') for n in params))})")
+        try:  # the type the option itself takes, so a bad value names the file and the key
+            params[name].process_value(ctx, setting)
+        except Exception as exc:  # noqa: BLE001 - click's own conversions raise several kinds
+            reason = getattr(exc, "message", None) or str(exc)
+            fail(f"{value}: {key} = {setting!r}: {reason}")
+        settings[name] = setting
+    ctx.default_map = {**(ctx.default_map or {}), **settings}
     return value
 
 
@@ -208,14 +223,16 @@ def watch(
                                        show_default="INBOX/scores.csv",
                                        help="Scores CSV, also the ledger of what is done."),
     processed: Path | None = typer.Option(None, "--processed", envvar="SPE_PROCESSED",
+                                             show_default="none: scored photos stay",
                                              help="Move scored photos here (after their row "
                                                   "is on disk)."),
     failed: Path | None = typer.Option(None, "--failed", envvar="SPE_FAILED",
+                                          show_default="none: they stay",
                                           help="Move photos that cannot be scored here."),
     rescan_interval: float = typer.Option(60.0, "--rescan-interval", min=0.1,
                                           envvar="SPE_RESCAN_INTERVAL",
                                           help="Seconds between scans for photos events missed."),
-    polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING",
+    polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING", show_default="off",
                                  help="Poll instead of inotify (network shares)."),
     threads: int = ThreadsOption,
     model_threads: int = ModelThreadsOption,
@@ -229,6 +246,7 @@ def watch(
     log_level: str = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
                                   help="debug, info, warning or error."),
     config: Path | None = typer.Option(None, "--config", envvar="SPE_CONFIG", is_eager=True,
+                                          show_default="none",
                                           callback=_load_config,
                                           help="TOML settings file ([watch] table or top level)."),
 ) -> None:

@@ -52,7 +52,7 @@ def _quiet_tensorflow(verbose: bool) -> None:
                       errors="backslashreplace")
 
 
-Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_VERBOSE",
+Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_VERBOSE", show_default="off",
                        help="Also show TensorFlow's own log lines.")
 
 
@@ -196,7 +196,7 @@ Members = typer.Option(None, "--members", min=1, max=10, envvar="SPE_MEMBERS",
 Tta = typer.Option(None, "--tta/--no-tta", envvar="SPE_TTA", show_default=_on_off(defaults.TTA),
                    help="Also run every network on the mirrored photo and average (twice the "
                         "work per photo).")
-Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND",
+Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND", show_default="off",
                        help="Take the account's growth out of the likes (needs post times: a "
                             "posted_at column in likes.csv, or an instaloader download); "
                             "predictions are then likes at the latest level.")
@@ -224,10 +224,11 @@ def fit(
     tta: bool | None = Tta,
     detrend: bool = Detrend,
     recipe: str = Recipe,
-    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE",
+    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE", show_default="off",
                                help="Replace an existing model at --out even when the new one "
                                     "measures worse."),
-    note: str = typer.Option("", envvar="SPE_NOTE", help="A note stored in the model card."),
+    note: str = typer.Option("", envvar="SPE_NOTE", show_default="none",
+                             help="A note stored in the model card."),
     verbose: bool = Verbose,
 ) -> None:
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
@@ -332,10 +333,11 @@ def evaluate(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
     runtime: str = typer.Option("auto", envvar="SPE_RUNTIME",
                                 help="auto, tflite-runtime or litert."),
-    json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON",
+    json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
                                   help="Print only the metrics as JSON on standard output "
                                        "(the table still goes to standard error)."),
     json_file: Path | None = typer.Option(None, "--json-file", envvar="SPE_JSON_FILE",
+                                             show_default="none",
                                              help="Also write the metrics to this JSON file."),
 ) -> None:
     """Metrics of an exported model on a data set, beside the training-mean baseline."""

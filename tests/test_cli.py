@@ -1,0 +1,91 @@
+"""What people expect of a command line (issue 14, item 4), on the installed programs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from tests.conftest import BIN, SAMPLES, spe, spe_train
+
+COMMANDS = {"spe": ["batch-score", "watch", "info"],
+            "spe-train": ["synth", "fit", "cv", "distil", "evaluate"]}
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9]m|\x1b\[[0-9;]*38;")
+
+
+def run(program: str, *args: str, env: dict | None = None, **kwargs):
+    import os
+
+    return subprocess.run([str(BIN / program), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("program", ["spe", "spe-train"])
+def test_version_and_short_help(program):
+    proc = run(program, "--version")
+    assert proc.returncode == 0 and re.fullmatch(rf"{program} \d+\.\d+\.\d+\n", proc.stdout)
+    short, long = run(program, "-h"), run(program, "--help")
+    assert short.returncode == 0 and short.stdout == long.stdout
+    assert "--install-completion" in long.stdout  # shell completion is available
+
+
+@pytest.mark.parametrize("program, command",
+                         [(p, c) for p, commands in COMMANDS.items() for c in commands])
+def test_every_help_shows_every_default(program, command):
+    """Each option that has a default says it in the help ([default: ...])."""
+    proc = run(program, command, "--help", env={"COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    blocks = re.split(r"\n(?=│ +-)", proc.stdout)
+    options = [b for b in blocks if re.match(r"│ +--", b)]
+    assert options
+    for block in options:
+        name = re.match(r"│ +(--[\w-]+)", block).group(1)
+        if name == "--help" or "[required]" in block:
+            continue  # nothing to default
+        assert "[default:" in block, f"{program} {command} {name} shows no default"
+
+
+def test_no_color_is_honoured():
+    coloured = run("spe", "--help", env={"FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    plain = run("spe", "--help", env={"FORCE_COLOR": "1", "TERM": "xterm-256color",
+                                      "NO_COLOR": "1"})
+    assert ANSI_COLOUR.search(coloured.stdout), "the check would not see colour"
+    assert not ANSI_COLOUR.search(plain.stdout)
+
+
+def test_paths_from_standard_input(tmp_path):
+    photos = sorted(str(p) for p in SAMPLES.glob("*.jpg"))
+    lines = spe("batch-score", "-", input="\n".join(photos) + "\n")
+    assert lines.returncode == 0, lines.stderr
+    nul = spe("batch-score", "-", "-0", input="\0".join(photos) + "\0")
+    assert nul.returncode == 0, nul.stderr
+    for proc in (lines, nul):
+        assert sorted(row.split(",")[1] for row in proc.stdout.splitlines()[1:]) == photos
+
+
+def test_info_json_prints_only_json():
+    proc = spe("info", "--json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["id"] == data["sha256"][:12] and data["kernels"] in ("exact", "fast")
+
+
+@pytest.mark.parametrize("toml, error", [
+    ("[watch]\nthreds = 4\n", "unknown setting 'threds' (known: batch-size,"),
+    ("[watch]\nthreads = \"four\"\n", "threads = 'four': "),
+    ("[watch]\nthreads = 0\n", "threads = 0: "),
+])
+def test_config_errors_name_the_file_and_the_key(tmp_path, toml, error):
+    (tmp_path / "in").mkdir()
+    config = tmp_path / "spe.toml"
+    config.write_text(toml)
+    proc = spe("watch", str(tmp_path / "in"), "--config", str(config), timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"spe: {config}: {error}") and proc.stderr.count("\n") == 1
+
+
+def test_trainer_usage_error_is_one_line(tmp_path):
+    proc = spe_train("fit", str(tmp_path), "--out", str(tmp_path / "m.tflite"), "--folds", "1")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
