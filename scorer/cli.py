@@ -131,6 +131,56 @@ def batch_score(
 
 
 @app.command()
+def rank(
+    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns; - reads "
+                                                "paths from standard input, one per line."),
+    html_out: Path | None = typer.Option(None, "--html", envvar="SPE_HTML", show_default="none",
+                                            help="Also write one self-contained page of the "
+                                                 "photos in that order, with thumbnails."),
+    model: Path | None = ModelOption,
+    out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="none",
+                                       help="Also append rows for photos this CSV does not "
+                                            "have yet."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
+                                   show_default="off",
+                                   help="Descend into sub-folders (and ** in patterns)."),
+    threads: int = ThreadsOption,
+    runtime: str = RuntimeOption,
+    kernels: str = KernelsOption,
+    max_memory: int = MaxMemoryOption,
+    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
+                              help="With -, the paths on standard input end with NUL bytes."),
+) -> None:
+    """Which of these to post? The photos ranked by predicted likes, best first."""
+    from .discover import missing_inputs
+    from .rank import rank as run
+    from .rank import table
+
+    paths = read_stdin_paths(paths, null)
+    missing = missing_inputs(paths, recursive)
+    if missing:
+        fail(f"{missing[0]}: no such file, folder or matching photo"
+             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    loaded = load_model(model, runtime, kernels)
+    try:
+        ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
+                      threads=threads, max_memory=max_memory * MIB,
+                      echo=lambda m: typer.echo(m, err=True))
+        if html_out is not None:
+            from .report import write_html
+
+            write_html(ranking, loaded.card, html_out)
+    except SpeError as exc:
+        fail(exc.reason)
+    except OSError as exc:
+        fail(f"{html_out}: cannot write ({exc.strerror})")
+    typer.echo(table(ranking))
+    if html_out is not None:
+        typer.echo(f"wrote {html_out}", err=True)
+    raise typer.Exit(1 if ranking.failed else 0)
+
+
+@app.command()
 def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
          kernels: str = KernelsOption,
          json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",

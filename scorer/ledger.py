@@ -182,8 +182,10 @@ class Ledger:
     (``known.py``), so a start with a million rows takes a fraction of a second.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, stdout: bool = True) -> None:
         self.path = Path(path) if path is not None else None
+        # With no path: rows go to standard output, or (stdout=False, `spe rank`) nowhere.
+        self.stdout = stdout
         self._ok = KnownKeys()  # (sha256, model) with an ok row
         self._failed = KnownKeys()  # (path, sha256, model) with an error row
         self.repaired_bytes = 0
@@ -196,8 +198,9 @@ class Ledger:
 
     def open(self) -> None:
         if self.path is None:
-            sys.stdout.write(HEADER.replace("\r\n", "\n"))
-            sys.stdout.flush()
+            if self.stdout:
+                sys.stdout.write(HEADER.replace("\r\n", "\n"))
+                sys.stdout.flush()
             return
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -332,8 +335,9 @@ class Ledger:
         if not rows:
             return
         if self.path is None:
-            sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
-            sys.stdout.flush()
+            if self.stdout:
+                sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
+                sys.stdout.flush()
         else:
             fd = self._current_fd()
             self._write(fd, encode_rows(rows, self.columns))

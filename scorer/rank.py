@@ -1,0 +1,84 @@
+"""``spe rank``: which of these photos to post? Score them, best first.
+
+Scoring is batch-score's engine; every photo is predicted even if the CSV
+already has it (a ranking needs every number), and with ``--out`` only the
+photos the CSV does not have yet get a row there, so ranking never doubles a
+row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
+from .discover import expand
+from .engine import BATCH_SIZE, Engine
+from .ledger import Ledger, Row, display_path, one_line
+from .runtime import Model
+
+
+@dataclass
+class Ranked:
+    path: str  # as given, to read the photo again (thumbnails)
+    display: str
+    predicted_likes: float
+    percentile: float
+
+
+@dataclass
+class Ranking:
+    ranked: list[Ranked]  # best first
+    failed: list[tuple[str, str]]  # (display, reason)
+
+
+def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool = False,
+         threads: int = 2, max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB,
+         echo: Callable[[str], None] = print) -> Ranking:
+    unreadable: list[tuple[str, str]] = []
+    photos, _ = expand(paths, recursive, unreadable)
+    memory = Ledger(None, stdout=False)
+    engine = Engine(model, memory, threads=threads, batch_size=BATCH_SIZE, force=True,
+                    max_memory=max_memory)
+    rows: list[Row] = []
+    try:
+        pending = iter(photos)
+        limit = 2 * BATCH_SIZE + 4 * threads
+        exhausted = False
+        while True:
+            while not exhausted and engine.in_flight < limit:
+                path = next(pending, None)
+                if path is None:
+                    exhausted = True
+                else:
+                    engine.submit(path, display_path(path))
+            if engine.in_flight == 0:
+                break
+            rows += [o.row for o in engine.step() if o.row is not None]
+    finally:
+        engine.close()
+    if out is not None:
+        ledger = Ledger(out)
+        try:
+            ledger.append([r for r in rows if not (r.ok and ledger.has_scored(r.sha256, r.model))])
+        finally:
+            ledger.close()
+    by_display = {display_path(p): p for p in photos}
+    ranked = sorted((Ranked(by_display.get(r.path, r.path), r.path, r.predicted_likes or 0.0,
+                            r.percentile or 0.0) for r in rows if r.ok),
+                    key=lambda r: -r.predicted_likes)
+    failed = [(r.path, r.error) for r in rows if not r.ok]
+    failed += [(display_path(f), why) for f, why in unreadable]
+    return Ranking(ranked, failed)
+
+
+def table(ranking: Ranking) -> str:
+    """The terminal table: rank, predicted likes, percentile, photo; then the failures."""
+    lines = [f"{'rank':>4}  {'likes':>8}  {'percentile':>10}  photo"]
+    for n, r in enumerate(ranking.ranked, start=1):
+        lines.append(f"{n:>4}  {r.predicted_likes:>8.1f}  {r.percentile:>10.0f}  "
+                     f"{one_line(r.display)}")
+    if ranking.failed:
+        lines.append("")
+        lines += [f"not scored: {one_line(d)}: {why}" for d, why in ranking.failed]
+    return "\n".join(lines)

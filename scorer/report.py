@@ -1,0 +1,118 @@
+"""``spe rank --html``: one self-contained page of the photos, best first.
+
+Everything is inside the file (thumbnails as data: URIs, the style inline, no
+script or font from anywhere else), so it opens offline, can be mailed, and
+shows nothing to anyone but its reader. Every text from outside (file names,
+the card's note, error reasons) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .card import ModelCard
+from .decode import read_photo, reduced_scale
+from .errors import PhotoError
+from .header import read_header
+from .rank import Ranking
+
+THUMBNAIL_SIDE = 320  # the longer side, in pixels
+
+STYLE = """
+body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+h1 { font-size: 1.4em; margin-bottom: 0.2em; }
+.model { color: #555; margin-bottom: 1.5em; }
+ol { list-style: none; padding: 0; }
+li { display: flex; gap: 1em; align-items: center; border-bottom: 1px solid #ddd;
+     padding: 0.6em 0; }
+.rank { font-size: 1.6em; width: 2.2em; text-align: right; color: #888; }
+img { width: 160px; height: 160px; object-fit: cover; border-radius: 4px; background: #eee; }
+.name { font-weight: 600; word-break: break-all; }
+.bar { background: #eee; height: 0.7em; width: 16em; border-radius: 0.35em; margin-top: 0.3em; }
+.bar span { display: block; height: 100%; background: #3a7; border-radius: 0.35em; }
+.failed li { display: list-item; color: #a33; }
+"""
+
+# Counts the pictures the browser could show; a test reads it from the DOM.
+SCRIPT = """
+window.addEventListener("load", function () {
+  var shown = 0;
+  document.querySelectorAll("img").forEach(function (img) {
+    if (img.complete && img.naturalWidth > 0) { shown += 1; }
+  });
+  document.body.setAttribute("data-shown", String(shown));
+});
+"""
+
+
+def thumbnail(path: str) -> str | None:
+    """A small JPEG of the photo as a data: URI (EXIF orientation applied), or None."""
+    try:
+        data = read_photo(path).data
+        _, flag = reduced_scale(read_header(data), THUMBNAIL_SIDE // 2)
+    except PhotoError:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if image is None:
+        return None
+    scale = THUMBNAIL_SIDE / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def model_summary(card: ModelCard) -> str:
+    quality = card.expected_quality
+    if quality:
+        q = quality["spearman"]
+        measured = (f"cross-validated Spearman {q['mean']:.2f} ± {q['std']:.2f} "
+                    "(1 is a perfect ranking, 0 no better than chance)")
+    else:
+        spearman = card.measured_spearman
+        measured = (f"Spearman {spearman:.2f} on held-out photos" if spearman is not None
+                    else "quality not measured")
+    return (f"Model {card.model_id}, trained {card.created_at[:10]} on "
+            f"{card.likes.get('n', '?')} photos; {measured}.")
+
+
+def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
+    e = html.escape
+    items = []
+    for n, r in enumerate(ranking.ranked, start=1):
+        src = thumbnail(r.path)
+        picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
+                   else '<div class="img">(no preview)</div>')
+        items.append(
+            f'<li><div class="rank">{n}</div>{picture}<div>'
+            f'<div class="name">{e(r.display)}</div>'
+            f"<div>{r.predicted_likes:,.0f} likes predicted; above {r.percentile:.0f}% "
+            f"of your posts</div>"
+            f'<div class="bar" title="percentile {r.percentile:.0f}">'
+            f'<span style="width: {max(0.0, min(100.0, r.percentile)):.0f}%"></span></div>'
+            "</div></li>")
+    failed = "".join(f"<li>{e(d)}: {e(why)}</li>" for d, why in ranking.failed)
+    note = f"<div>{e(card.note)}</div>" if card.note else ""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your photos, ranked</title><style>{STYLE}</style></head>
+<body><h1>Your photos, ranked by predicted likes</h1>
+<div class="model">{e(model_summary(card))} Made {now}.{note}</div>
+<ol>{''.join(items)}</ol>
+{'<h2>Not scored</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
+<script>{SCRIPT}</script></body></html>
+"""
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)

@@ -1,0 +1,84 @@
+"""``spe rank``: the photos ranked, in the terminal and as a page in a real browser
+(issue 14, item 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES, spe
+from tests.csvcheck import read_rows
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As this machine's probe starts it: headless, no sandbox (root), and no background
+# networking (the closed network refuses it, noisily).
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+                  "--v=0", "--virtual-time-budget=5000"]
+
+
+def ranked(stdout: str) -> list[tuple[str, float]]:
+    rows = [line.split() for line in stdout.splitlines()[1:] if line.strip()]
+    return [(Path(r[3]).name, float(r[1])) for r in rows if r and r[0].isdigit()]
+
+
+def test_rank_orders_the_photos_as_batch_score_scores_them(photos, tmp_path):
+    proc = spe("rank", str(photos))
+    assert proc.returncode == 0, proc.stderr
+    order = ranked(proc.stdout)
+    assert len(order) == 5
+    assert [likes for _, likes in order] == sorted((likes for _, likes in order), reverse=True)
+    scored = spe("batch-score", str(photos))
+    likes = {Path(r["path"]).name: float(r["predicted_likes"])
+             for r in csv.DictReader(io.StringIO(scored.stdout))}
+    assert dict(order) == pytest.approx(likes, abs=0.051)
+
+
+def test_rank_adds_rows_only_for_photos_the_csv_lacks(photos, tmp_path):
+    out = tmp_path / "s.csv"
+    assert spe("batch-score", str(photos / "rocket.jpg"), "--out", str(out)).returncode == 0
+    assert spe("rank", str(photos), "--out", str(out)).returncode == 0
+    assert spe("rank", str(photos), "--out", str(out)).returncode == 0
+    names = sorted(Path(r["path"]).name for r in read_rows(out))
+    assert names == sorted(p.name for p in photos.iterdir())
+
+
+def test_rank_lists_failures_and_exits_1(photos):
+    (photos / "broken.jpg").write_bytes(b"not a photo")
+    proc = spe("rank", str(photos))
+    assert proc.returncode == 1
+    assert f"not scored: {photos / 'broken.jpg'}: not a JPEG, PNG or WebP image" in proc.stdout
+    assert len(ranked(proc.stdout)) == 5
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_the_html_page_in_a_real_browser(photos, tmp_path):
+    (photos / "broken.jpg").write_bytes(b"not a photo")
+    page = tmp_path / "report.html"
+    proc = spe("rank", str(photos), "--html", str(page))
+    assert proc.returncode == 1, proc.stderr
+    html = page.read_text()
+    assert "http://" not in html and "https://" not in html  # nothing fetched from anywhere
+    profile = tmp_path / "chromium-profile"
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert console == [], console
+    assert re.search(r'<body data-shown="5"', dom.stdout), "not every photo was shown"
+    order = [Path(name).name for name in re.findall(r'<div class="name">([^<]+)</div>',
+                                                     dom.stdout)]
+    assert order == [name for name, _ in ranked(spe("rank", str(photos)).stdout)]
+    assert "broken.jpg: not a JPEG, PNG or WebP image" in dom.stdout
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                    f"--screenshot={shot}", "--window-size=1000,1300", page.as_uri()],
+                   capture_output=True, text=True, timeout=120, check=True)
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
