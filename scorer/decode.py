@@ -21,7 +21,7 @@ import numpy as np
 
 from .budget import MemoryBudget, decode_cost
 from .errors import PhotoError, PhotoGone
-from .header import Header, read_header
+from .header import Header, heif_module, read_header
 
 # 100 megapixels: well above any phone camera, far below what would exhaust a
 # 512 MB Raspberry Pi (a decoded 100 MP image is 300 MB).
@@ -116,11 +116,25 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
         )
     scale, flag = reduced_scale(header, size)
     with budget.hold(decode_cost(header, scale)) if budget else contextlib.nullcontext():
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
-        if image is None:
-            raise PhotoError(f"cannot decode {header.format.upper()}: corrupt or truncated")
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        if header.format == "heif":
+            image = _decode_heif(data)
+        else:
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+            if image is None:
+                raise PhotoError(f"cannot decode {header.format.upper()}: corrupt or truncated")
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _decode_heif(data: bytes) -> np.ndarray:
+    """An iPhone's HEIC as RGB uint8 (libheif applies the container's rotation and
+    mirroring, which is where HEIC keeps a photo's orientation)."""
+    try:
+        heif = heif_module().open_heif(data, convert_hdr_to_8bit=True)
+        image = np.asarray(heif)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise PhotoError(f"cannot decode HEIC: {str(exc).splitlines()[0][:80]}") from None
+    return np.ascontiguousarray(image[:, :, :3])
 
 
 def load_photo(path: str | os.PathLike[str], size: int,

@@ -7,7 +7,10 @@ import glob
 import os
 from collections.abc import Iterable, Iterator
 
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
+# Pictures spe does not read: the daemon says so in its log instead of passing over them.
+OTHER_IMAGE_EXTENSIONS = (".gif", ".bmp", ".tif", ".tiff", ".avif", ".jxl", ".dng", ".raw",
+                          ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".svg")
 # NAS and desktop litter: Synology thumbnails, recycle bins, macOS metadata.
 JUNK_DIRS = {"@eaDir", "#recycle", "#snapshot", "__MACOSX", "lost+found"}
 # Names that are still being written by a downloader or an editor.
@@ -19,6 +22,11 @@ def is_photo_name(name: str) -> bool:
     lower = name.lower()
     return (lower.endswith(PHOTO_EXTENSIONS) and not name.startswith((".", "~"))
             and not lower.endswith(TEMP_SUFFIXES))
+
+
+def is_other_image(name: str) -> bool:
+    """A picture in a format spe does not score (GIF, TIFF, camera raw...)."""
+    return name.lower().endswith(OTHER_IMAGE_EXTENSIONS) and not name.startswith((".", "~"))
 
 
 def is_junk_dir(name: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import PhotoError
 
@@ -18,11 +19,15 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 # Progressive (and lossless/hierarchical) JPEGs: the decoder keeps every DCT
 # coefficient of the whole frame, whatever the output scale.
 _PROGRESSIVE_MARKERS = {0xC2, 0xC6, 0xCA, 0xCE}
+# ISO-BMFF brands of HEIC/HEIF stills and sequences (iPhone photos are "heic").
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+HEIC_HINT = ("HEIC photo: install the heic extra to read it "
+             "(pip install 'social-performance-estimator[heic]')")
 
 
 @dataclass(frozen=True)
 class Header:
-    format: str  # "jpeg", "png" or "webp"
+    format: str  # "jpeg", "png", "webp" or "heif"
     width: int
     height: int
     progressive: bool = False  # JPEG only
@@ -39,15 +44,18 @@ def sniff_format(data: bytes) -> str:
         return "png"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "heif"
     if not data:
         raise PhotoError("empty file")
-    raise PhotoError("not a JPEG, PNG or WebP image")
+    raise PhotoError("not a JPEG, PNG or WebP image")  # nor HEIC: the text scripts know
 
 
 def read_header(data: bytes) -> Header:
     fmt = sniff_format(data)
     try:
-        header = {"jpeg": _jpeg_header, "png": _png_header, "webp": _webp_header}[fmt](data)
+        header = {"jpeg": _jpeg_header, "png": _png_header, "webp": _webp_header,
+                  "heif": _heif_header}[fmt](data)
     except (struct.error, IndexError):
         raise PhotoError(f"truncated {fmt.upper()} header") from None
     if header.width <= 0 or header.height <= 0:
@@ -89,6 +97,23 @@ def _png_header(data: bytes) -> Header:
         raise PhotoError("corrupt PNG: no IHDR chunk")
     width, height, depth = struct.unpack(">IIB", data[16:25])
     return Header("png", width, height, bit_depth=depth)
+
+
+def heif_module() -> Any:  # pillow_heif, an optional extra
+    """pillow_heif if the heic extra is installed; else the error row's reason."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise PhotoError(HEIC_HINT) from None
+    return pillow_heif
+
+
+def _heif_header(data: bytes) -> Header:
+    try:  # libheif reads the size from the container, without decoding the image
+        width, height = heif_module().open_heif(data, convert_hdr_to_8bit=True).size
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise PhotoError(f"corrupt HEIC: {str(exc).splitlines()[0][:80]}") from None
+    return Header("heif", width, height)
 
 
 def _webp_header(data: bytes) -> Header:

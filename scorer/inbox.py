@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .completion import Stat, lstat
 from .decode import Identity, current_identity
-from .discover import folder_reason, is_junk_dir, is_photo_name
+from .discover import folder_reason, is_junk_dir, is_other_image, is_photo_name
 from .ledger import display_path
 
 log = logging.getLogger("spe.watch")
@@ -55,12 +55,26 @@ class Inbox:
                        and Path(root, d).resolve() not in self.excluded]
             for name in files:
                 path = os.path.join(root, name)
-                if not self.wanted(path) or skip(path):
+                if not self.wanted(path):
+                    self.passed_over(path)
+                    continue
+                if skip(path):
                     continue
                 stat = self._stat(path)
                 if stat is None or self._handled.get(path) == stat:
                     continue
                 yield path, stat
+
+    def passed_over(self, path: str) -> None:
+        """A picture spe does not read (a GIF, a camera raw): said once, not passed over in
+        silence (other files, temporary names and spe's own files are not pictures)."""
+        if is_other_image(os.path.basename(path)) and path not in self._reported:
+            p = Path(path)
+            if any(p == ex or ex in p.parents for ex in self.excluded):
+                return
+            self._reported[path] = "passed over"
+            log.warning("not scored: %s: spe reads JPEG, PNG, WebP and HEIC photos",
+                        display_path(path))
 
     def _unreadable(self, exc: OSError) -> None:
         """A folder the scan cannot list: said once (until its reason changes), never

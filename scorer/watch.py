@@ -141,7 +141,10 @@ class Watcher:
                 self.scan(Path(path), min_age=0.0 if kind == "dir-moved" else self.options.settle)
             elif kind == "deleted":
                 self.tracker.deleted(path)
-            elif self.inbox.wanted(path):
+            elif not self.inbox.wanted(path):
+                if kind in ("closed", "moved", "created"):
+                    self.inbox.passed_over(path)
+            else:
                 judge = {"closed": self.tracker.closed, "moved": self.tracker.moved,
                          "created": self.tracker.created, "modified": self.tracker.modified}
                 stat = judge[kind](path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, spe
+from tests.conftest import spe
 from tests.csvcheck import read_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -84,4 +84,8 @@ def test_pi_install_resolves_as_aarch64_wheels():
     assert re.search(r"tflite_runtime-2\.14\.0-cp311-cp311-manylinux_2_\d+_aarch64\.whl",
                      proc.stdout)
     assert re.search(r"ai_edge_litert-[\d.]+-cp313-cp313-manylinux_2_\d+_aarch64\.whl", proc.stdout)
-    assert "tensorflow" not in proc.stdout
+    # The heic extra (pillow-heif, with libheif inside) for both Pythons.
+    for python in ("311", "313"):
+        assert re.search(rf"pillow_heif-[\d.]+-cp{python}-cp{python}-manylinux\S*aarch64\.whl",
+                         proc.stdout), python
+    assert "tensorflow" not in proc.stdout and "ray" not in proc.stdout.lower()

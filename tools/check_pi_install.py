@@ -1,4 +1,5 @@
-"""Check that the scorer's base install resolves as wheels on a Raspberry Pi (aarch64).
+"""Check that the scorer's base install (and its heic extra) resolves as wheels on a
+Raspberry Pi (aarch64).
 
 For each Python a Pi runs (3.11 on Raspberry Pi OS 12, 3.13 on Raspberry Pi OS
 13), evaluate pyproject's dependency markers for that Python and download the
@@ -31,8 +32,13 @@ PLATFORMS = ["manylinux_2_36_aarch64", "manylinux_2_35_aarch64", "manylinux_2_34
              "manylinux_2_17_aarch64", "manylinux2014_aarch64"]
 
 
-def requirements_for(python: str) -> list[str]:
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+def requirements_for(python: str, extras: tuple[str, ...] = ("heic",)) -> list[str]:
+    """The base install's requirements for ``python`` on a Pi, and those of ``extras``
+    (the heic extra is for Pis too; train, dev and cluster are not)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    for extra in extras:
+        deps += project["optional-dependencies"][extra]
     environment = {"python_version": python, "python_full_version": f"{python}.0",
                    "platform_machine": "aarch64", "sys_platform": "linux",
                    "platform_system": "Linux", "os_name": "posix",
