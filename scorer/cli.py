@@ -8,6 +8,7 @@ line on stderr and no traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -348,13 +349,28 @@ def watch(
 
 
 def _set_up_logging(log_level: str) -> None:
-    import logging
-
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
-    # journald adds the time and the unit: a level and the message suffice.
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    # journald adds the time and the unit: a level and the message suffice. When stderr
+    # is journald's stream (systemd sets JOURNAL_STREAM), each line starts with its
+    # syslog priority (<3> error, <4> warning, <6> info, <7> debug), so that
+    # `journalctl -p warning` finds the warnings.
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(SyslogPriority("%(levelname)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class SyslogPriority(logging.Formatter):
+    PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6,
+                  logging.DEBUG: 7}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 6)
+        return f"<{priority}>" + super().format(record)
 
 
 def main() -> None:

@@ -89,3 +89,62 @@ def test_pi_install_resolves_as_aarch64_wheels():
         assert re.search(rf"pillow_heif-[\d.]+-cp{python}-cp{python}-manylinux\S*aarch64\.whl",
                          proc.stdout), python
     assert "tensorflow" not in proc.stdout and "ray" not in proc.stdout.lower()
+
+
+def exec_start(state: Path) -> list[str]:
+    """The unit's ExecStart, with this environment's spe and ``state`` for /var/lib/spe."""
+    line = next(x for x in UNIT.read_text().splitlines() if x.startswith("ExecStart="))
+    command = line.split("=", 1)[1].replace("/opt/spe/venv/bin/spe", str(BIN / "spe"))
+    return command.replace("/var/lib/spe", str(state)).split()
+
+
+def test_the_units_command_scores_a_photo_as_an_unprivileged_user():
+    """As installed by the README: a state folder owned by the service's user, with the
+    inbox, processed/ and failed/ in it as the unit's StateDirectory= makes them; the
+    unit's own ExecStart line, run as that user (uid 65534 here), under journald's
+    stream variable: log lines carry syslog priorities."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root to run the command as another user")
+    directives = dict(x.split("=", 1) for x in UNIT.read_text().splitlines()
+                      if x.startswith(("StateDirectory=", "StateDirectoryMode=")))
+    top = Path(tempfile.mkdtemp(prefix="spe-state-"))  # not under pytest's 0700 folder
+    os.chmod(top, 0o755)
+    state = top / "spe"
+    try:
+        for name in directives["StateDirectory"].split():  # spe, spe/inbox, ...
+            folder = top / name
+            folder.mkdir()
+            os.chown(folder, 65534, 65534)
+            os.chmod(folder, int(directives["StateDirectoryMode"], 8))
+        log = top / "journal.log"
+        with open(log, "wb") as handle:
+            proc = subprocess.Popen(["setpriv", "--reuid", "65534", "--regid", "65534",
+                                     "--clear-groups", *exec_start(state)],
+                                    stdout=handle, stderr=handle,
+                                    env={**os.environ, "JOURNAL_STREAM": "8:12345"})
+        try:
+            deadline = time.monotonic() + 60
+            while b"watching" not in log.read_bytes():
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            photo = state / "inbox" / "first.jpg"
+            photo.write_bytes((SAMPLES / "rocket.jpg").read_bytes())
+            os.chown(photo, 65534, 65534)
+            while not (state / "processed" / "first.jpg").exists():
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+        rows = (state / "scores.csv").read_text().splitlines()
+        assert len(rows) == 2 and rows[1].endswith(",ok,")
+        lines = log.read_text().splitlines()
+        assert lines and all(re.match(r"<[2-7]>", line) for line in lines), lines
+        assert any(line.startswith("<6>INFO scored ") for line in lines)
+    finally:
+        shutil.rmtree(top)
