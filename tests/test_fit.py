@@ -129,6 +129,13 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
         assert measured["photos"] == 300 and measured["ms_fast"] > 0
     for plot in (".loss.png", ".predicted.png"):
         assert trained_model.with_suffix(plot).read_bytes()[:4] == b"\x89PNG"
+    # The card for people beside it, and short hashes of the training photos.
+    text_md = trained_model.with_suffix(".md").read_text()
+    for section in ("## Intended use", "## Out-of-scope uses", "## Training data",
+                    "## Evaluation", "## Limitations", "## Versions"):
+        assert section in text_md
+    assert str(synth_dir) not in text_md and "300 photos" in text_md
+    assert len(training["photo_hashes"]) == 300
 
 
 def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_path):
@@ -192,6 +199,11 @@ def test_evaluate_prints_the_table(trained_model, synth_dir):
     proc = spe_train("evaluate", str(trained_model), str(synth_dir))
     assert proc.returncode == 0, proc.stderr
     assert "on 300 photos" in proc.stderr
+    # These are the photos it trained on, and evaluate says so.
+    assert ("warning: 300 of 300 photos were among the model's training photos"
+            in proc.stderr)
+    as_json = spe_train("evaluate", str(trained_model), str(synth_dir), "--json")
+    assert json.loads(as_json.stdout)["overlap_with_training"] == {"photos": 300}
     for row in ("int8", "mean baseline"):
         assert any(line.startswith(row) for line in proc.stderr.splitlines())
 

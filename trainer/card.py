@@ -29,7 +29,11 @@ def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray
         # The folder's own name only: a full path would publish the trainer's
         # home folder and user name with every model.
         training.update(data=Path(dataset.folder).name, layout=dataset.layout,
-                        photos=len(dataset.samples), skipped=dict(dataset.skipped))
+                        photos=len(dataset.samples), skipped=dict(dataset.skipped),
+                        photo_hashes=photo_hashes(dataset))
+        times = [s.posted_at for s in dataset.samples if s.posted_at is not None]
+        if times:
+            training.update(first_post=_day(min(times)), last_post=_day(max(times)))
     distribution = likes_distribution(train_likes)
     return ModelCard(
         sha256=hashlib.sha256(tflite).hexdigest(), height=options.img_size,
@@ -37,6 +41,20 @@ def build_card(out: Path, tflite: bytes, target: Target, train_likes: np.ndarray
         size_bytes=len(tflite), pixel_scale=PIXEL_SCALE, pixel_offset=0.0, training=training,
         trainer_version=__version__,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+HASH_CHARS = 12  # of each training photo's sha256: enough to tell overlap, nothing more
+
+
+def photo_hashes(dataset) -> list[str]:
+    """Short sha256 prefixes of the training photos (sorted), so that `spe-train evaluate`
+    can tell when it is shown photos the model trained on."""
+    return sorted(hashlib.sha256(Path(s.path).read_bytes()).hexdigest()[:HASH_CHARS]
+                  for s in dataset.samples)
+
+
+def _day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d")
 
 
 def read_previous_quality(model_path: Path) -> float | None:

@@ -16,6 +16,7 @@ from scorer.errors import SpeError
 from . import __version__
 from . import fit as fit_module
 from . import recipe as defaults
+from .card_md import write_card_md
 from .errors import TrainerError, WorseModelError
 
 app = typer.Typer(
@@ -250,6 +251,7 @@ def fit(
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)
+        write_card_md(result.model_path, result.card)
 
 
 @app.command()
@@ -325,6 +327,7 @@ def distil(
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)
+        write_card_md(result.model_path, result.card)
 
 
 @app.command()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -32,5 +34,15 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
     }
     echo(f"{model_path} ({model.model_id}, {model.runtime}) on {len(likes)} photos in "
          f"{data_dir} ({dataset.layout} layout)")
+    trained_on = set(model.card.training.get("photo_hashes", []))
+    if trained_on:
+        width = len(next(iter(trained_on)))
+        seen = sum(hashlib.sha256(Path(s.path).read_bytes()).hexdigest()[:width] in trained_on
+                   for s in dataset.samples)
+        if seen:
+            echo(f"warning: {seen} of {len(likes)} photos were among the model's training "
+                 "photos: on those the numbers below are not a fair test")
     echo(format_table(rows, len(likes)))
+    if trained_on:
+        rows["overlap_with_training"] = {"photos": int(seen)}
     return rows

@@ -25,6 +25,7 @@ from scorer.card import ModelCard, Target, card_path_for, write_card
 from scorer.runtime import fast_kernels_agree
 
 from .card import build_card, read_previous_quality
+from .card_md import write_card_md
 from .data import load_dataset, load_pixels
 from .folds import ridge_sentence, run_folds
 from .metrics import format_table, regression_metrics
@@ -63,6 +64,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     if trend is not None:
         result.card.detrend = trend
         write_card(out, result.card)
+        write_card_md(out, result.card)
     return result
 
 
@@ -320,6 +322,7 @@ def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: s
     exported = Path(agreement.pop("file"))
     card.metrics["int8_vs_keras"] = agreement
     write_card(out, card)
+    write_card_md(out, card)
     os.replace(exported, out)
     echo(table)
     echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
@@ -339,6 +342,6 @@ def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: s
                                                    "spe keeps the built-in ones by default"))
     if sentence:
         echo(sentence)
-    echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.loss.png')} and "
-         f"{out.with_suffix('.predicted.png')}")
+    echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.md')}, "
+         f"{out.with_suffix('.loss.png')} and {out.with_suffix('.predicted.png')}")
     return FitResult(out, card, table)

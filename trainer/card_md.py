@@ -1,0 +1,101 @@
+"""NAME.md beside NAME.json: the model card for people, after the model-card convention.
+
+NAME.json is for programs (the scorer reads it); this is the same card in words:
+what the model predicts and for whom, its intended and out-of-scope uses, the
+training data as counts and dates, the evaluation beside the baselines, its
+limitations and the versions. Like the JSON, it names the data folder only,
+never a path of the training machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from scorer.card import ModelCard
+
+
+def _pct(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def render(card: ModelCard) -> str:
+    t, likes = card.training, card.likes
+    cost = card.cost or {}
+    quality = card.expected_quality
+    lines = [f"# Model card: {card.model_file or 'model'} ({card.model_id})", ""]
+    if card.note:
+        lines += [card.note, ""]
+    lines += [
+        "## What it predicts, and for whom",
+        "",
+        "How many likes a photo will get on the account whose photos and likes it was "
+        "trained on, and where that falls among that account's posts (a percentile). It "
+        "is one person's model: it knows nothing of other accounts, audiences or captions.",
+        "",
+        "## Intended use",
+        "",
+        "- Choosing among one's own photos before posting (`spe rank`), and scoring photos "
+        "as they arrive (`spe batch-score`, `spe watch`).",
+        "",
+        "## Out-of-scope uses",
+        "",
+        "- Judging people, or photos of other accounts: it learned one account's likes.",
+        "- Any decision about a person; promises of reach: likes depend on much the photo "
+        "does not show (time, caption, the audience's mood, the platform).",
+        "",
+        "## Training data",
+        "",
+        f"- {t.get('photos', likes.get('n', '?'))} photos with likes from the folder "
+        f"`{t.get('data', '?')}` ({t.get('layout', '?')} layout)"
+        + (f"; skipped: {t['skipped']}" if t.get("skipped") else "") + ".",
+        f"- Likes from {likes['min']:.0f} to {likes['max']:.0f}, median {likes['median']:.0f}.",
+        (f"- Posted from {t['first_post']} to {t['last_post']}." if t.get("first_post")
+         else "- Post dates: not in the data."),
+    ]
+    if card.detrend:
+        lines.append(f"- Likes re-expressed at the account's latest level (--detrend: growth "
+                     f"{card.detrend.get('growth_log1p', 0):+.2f} in log1p(likes)).")
+    lines += ["", "## Evaluation", ""]
+    if quality:
+        q = quality["spearman"]
+        lines += [
+            "| measure | this recipe (int8) | ridge baseline | mean predictor |",
+            "|---|---|---|---|",
+            f"| Spearman (ranking; 1 perfect, 0 chance) | {_pct(q['mean'])} ± "
+            f"{_pct(q['std'])} | {_pct(quality['ridge_spearman']['mean'])} | 0 |",
+            f"| MAE of log1p(likes) | {_pct(quality['mae_log1p']['mean'])} | | "
+            f"{_pct(quality['mean_mae_log1p']['mean'])} |",
+            "",
+            f"How: {card.metrics.get('validation', {}).get('how', 'cross-validation')}.",
+            "",
+            quality.get("verdict", ""),
+        ]
+    else:
+        lines.append("Not cross-validated; see the JSON card's `metrics`.")
+    lines += [
+        "",
+        "## Limitations",
+        "",
+        "- Trained on a few hundred to a few thousand photos: expect the ranking to be "
+        "right more often than not, not every time; the percentile is more telling than "
+        "the count.",
+        "- It sees a 64x64 version of the photo: fine detail and small text are lost.",
+        "- The account changes (followers, style); retrain when predictions drift.",
+        "",
+        "## Versions",
+        "",
+        f"- Model {card.model_id}, made {card.created_at} by spe-train {card.trainer_version}; "
+        f"card version {card.card_version}.",
+        f"- Network: {t.get('architecture', '?')}, {cost.get('members', 1)} network(s), "
+        f"{card.parameters or 0:,} parameters, {card.size_bytes / 1e6:.2f} MB as int8.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_card_md(model_path: Path, card: ModelCard) -> Path:
+    path = model_path.with_suffix(".md")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render(card), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
