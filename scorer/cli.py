@@ -197,6 +197,7 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
     card = loaded.card
     dist = card.likes
     metrics = card.metrics.get("validation", {})
+    distilled = card.training.get("distilled_from")
     lines = [
         f"model:         {loaded.path}",
         f"card:          {loaded.card.path}",
@@ -214,11 +215,17 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
             m = metrics[name]
             lines.append(f"{name + ':':<15}MAE {m['mae']:.1f}, RMSE {m['rmse']:.1f}, "
                          f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} "
-                         "validation photos")
+                         "validation photos" + (" (the teacher's)" if distilled else ""))
     if card.expected_quality:
         q = card.expected_quality["spearman"]
         lines.append(f"expected:      Spearman {q['mean']:.3f} ± {q['std']:.3f} "
-                     f"(cross-validated; members {(card.cost or {}).get('members', 1)})")
+                     f"(cross-validated; members {(card.cost or {}).get('members', 1)})"
+                     + (" of the teacher" if distilled else ""))
+    if distilled:
+        lines.append(f"distilled:     from {distilled.get('teacher_file')} "
+                     f"({distilled.get('teacher')}), which it follows with Spearman "
+                     f"{distilled.get('spearman_with_teacher', float('nan')):.3f} on "
+                     f"{distilled.get('check_photos')} photos it did not train on")
     if card.note:
         lines.append(f"note:          {card.note}")
     typer.echo("\n".join(lines))

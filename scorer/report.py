@@ -76,7 +76,9 @@ def model_summary(card: ModelCard) -> str:
     if quality:
         q = quality["spearman"]
         measured = (f"cross-validated Spearman {q['mean']:.2f} ± {q['std']:.2f} "
-                    "(1 is a perfect ranking, 0 no better than chance)")
+                    + ("(of the model it was distilled from) " if card.training.get(
+                        "distilled_from") else "")
+                    + "(1 is a perfect ranking, 0 no better than chance)")
     else:
         spearman = card.measured_spearman
         measured = (f"Spearman {spearman:.2f} on held-out photos" if spearman is not None
