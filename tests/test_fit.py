@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -204,8 +205,9 @@ def test_evaluate_prints_the_table(trained_model, synth_dir):
             in proc.stderr)
     as_json = spe_train("evaluate", str(trained_model), str(synth_dir), "--json")
     assert json.loads(as_json.stdout)["overlap_with_training"] == {"photos": 300}
-    for row in ("int8", "mean baseline"):
-        assert any(line.startswith(row) for line in proc.stderr.splitlines())
+    for row in ("int8", "mean baseline"):  # the table is data: standard output
+        assert any(line.startswith(row) for line in proc.stdout.splitlines())
+        assert not any(line.startswith(row) for line in as_json.stdout.splitlines())
 
 
 def test_notebook_recipe_by_name(synth_dir, tmp_path):
@@ -215,6 +217,12 @@ def test_notebook_recipe_by_name(synth_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "training notebook for up to 2 epochs on 240 photos, 60 held out" in proc.stderr
     assert "\n1,625,281 parameters\n" in proc.stderr
+    # Nothing but data on standard output (fit has none), and none of TensorFlow's own
+    # C++ log lines among the trainer's on standard error.
+    assert proc.stdout == ""
+    noise = [line for line in proc.stderr.splitlines()
+             if re.match(r"[IWEF]\d{4} |WARNING: All log messages|.*oneDNN", line)]
+    assert noise == [], noise[:3]
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["target"]["transform"] == "raw"
     assert card["training"]["augment"] == [] and card["training"]["early_stopping"] is False

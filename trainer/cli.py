@@ -338,7 +338,7 @@ def evaluate(
                                 help="auto, tflite-runtime or litert."),
     json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
                                   help="Print only the metrics as JSON on standard output "
-                                       "(the table still goes to standard error)."),
+                                       "(the table goes to standard error instead)."),
     json_file: Path | None = typer.Option(None, "--json-file", envvar="SPE_JSON_FILE",
                                              show_default="none",
                                              help="Also write the metrics to this JSON file."),
@@ -349,7 +349,9 @@ def evaluate(
     from .evaluate import evaluate as run
 
     with _exit_statuses():
-        rows = run(model, data_dir, runtime=runtime, echo=_echo)
+        # The table is the data: standard output, unless --json puts JSON there alone.
+        rows = run(model, data_dir, runtime=runtime, echo=_echo,
+                   show=_echo if json_out else typer.echo)
     if json_file is not None:
         json_file.write_text(json.dumps(rows, indent=2) + "\n")
     if json_out:

@@ -18,7 +18,10 @@ BATCH = 64
 
 
 def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str],
-             runtime: str = "auto", echo: Callable[[str], None] = print) -> dict:
+             runtime: str = "auto", echo: Callable[[str], None] = print,
+             show: Callable[[str], None] | None = None) -> dict:
+    """The metrics; messages go to ``echo`` (stderr), the table, which is the data, to
+    ``show`` (stdout; ``echo`` when not given)."""
     model = Model(model_path, runtime=runtime)
     dataset = load_dataset(data_dir)
     pixels = load_pixels(dataset, model.size)
@@ -42,7 +45,7 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
         if seen:
             echo(f"warning: {seen} of {len(likes)} photos were among the model's training "
                  "photos: on those the numbers below are not a fair test")
-    echo(format_table(rows, len(likes)))
+    (show or echo)(format_table(rows, len(likes)))
     if trained_on:
         rows["overlap_with_training"] = {"photos": int(seen)}
     return rows
