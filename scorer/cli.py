@@ -190,9 +190,10 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
     """Show the model card, the runtime in use and where the model was loaded from."""
     loaded = load_model(model, runtime, kernels)
     if json_out:
-        typer.echo(json.dumps({"model": str(loaded.path), "card": str(loaded.card.path),
+        typer.echo(json.dumps({"model": str(loaded.path), "card_file": str(loaded.card.path),
                                "id": loaded.model_id, "runtime": loaded.runtime,
-                               "kernels": loaded.kernels, **loaded.card.to_json()}, indent=2))
+                               "kernels": loaded.kernels, "card": loaded.card.to_json()},
+                              indent=2))
         return
     card = loaded.card
     dist = card.likes

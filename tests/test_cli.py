@@ -69,7 +69,7 @@ def test_info_json_prints_only_json():
     proc = spe("info", "--json")
     assert proc.returncode == 0
     data = json.loads(proc.stdout)
-    assert data["id"] == data["sha256"][:12] and data["kernels"] in ("exact", "fast")
+    assert data["id"] == data["card"]["sha256"][:12] and data["kernels"] in ("exact", "fast")
 
 
 @pytest.mark.parametrize("toml, error", [

@@ -30,16 +30,16 @@ app = typer.Typer(
 add_version(app, "spe-train", __version__)
 
 
-def _quiet_tensorflow(verbose: bool) -> None:
+def _quiet_native_stderr() -> None:
     """Keep TensorFlow's C++ log lines (absl start-up, oneDNN, tf.data graph warnings)
-    off the person's terminal unless --verbose: they buried the trainer's own lines.
+    off the person's terminal: they buried the trainer's own lines (26 of 42).
 
     TF_CPP_MIN_LOG_LEVEL does not reach all of them (absl logs "E0000 ..." lines
-    regardless), so the process's file descriptor 2 goes to /dev/null and Python's
-    sys.stderr (the trainer's lines, tracebacks) keeps the real one.
+    regardless), so the process's file descriptor 2 goes to /dev/null while
+    Python's sys.stderr (the trainer's lines, tracebacks) keeps the real one. Done
+    in ``main`` only, for the real program, before TensorFlow loads; --verbose
+    (or SPE_VERBOSE) leaves everything as it is.
     """
-    if verbose:
-        return
     import os
     import sys
 
@@ -54,7 +54,7 @@ def _quiet_tensorflow(verbose: bool) -> None:
 
 
 Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_VERBOSE", show_default="off",
-                       help="Also show TensorFlow's own log lines.")
+                       help="Also show TensorFlow's own log lines (see main()).")
 
 
 def _echo(message: str) -> None:
@@ -240,7 +240,6 @@ def fit(
     """
     if folds == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
-    _quiet_tensorflow(verbose)
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
                               seed=seed, img_size=img_size, architecture=architecture,
                               target=target, augment=augment, early_stopping=early_stopping,
@@ -281,7 +280,6 @@ def cv(
     exports them) against two baselines."""
     from .cv import cross_validate
 
-    _quiet_tensorflow(verbose)
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
                               img_size=img_size, architecture=architecture, target=target,
                               augment=augment, early_stopping=early_stopping,
@@ -320,7 +318,6 @@ def distil(
 
     if architecture not in _networks():
         _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
-    _quiet_tensorflow(verbose)
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
                         epochs=epochs, seed=seed, echo=_echo)
@@ -359,4 +356,10 @@ def evaluate(
 
 
 def main() -> None:
+    import os
+    import sys
+
+    verbose = os.environ.get("SPE_VERBOSE", "").lower() in ("1", "true", "yes", "on")
+    if not ({"--verbose", "-v"} & set(sys.argv[1:]) or verbose):
+        _quiet_native_stderr()
     run_app(app, "spe-train")
