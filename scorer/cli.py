@@ -353,7 +353,13 @@ def watch(
             model, runtime=runtime, threads=model_threads, kernels=kernels)).run()
     except SpeError as exc:  # cannot watch the inbox (the inotify limit)
         fail(exc.reason)
-    raise typer.Exit(status)
+    # Everything is written and closed. Decodes abandoned at the stop may still be
+    # running in native code on their (daemon) threads, and the interpreter's own
+    # shutdown under them can abort the process (SIGABRT, seen in CI): leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
 
 
 def _set_up_logging(log_level: str) -> None:
