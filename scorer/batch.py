@@ -37,24 +37,10 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
 
     engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
                     max_pixels=max_pixels, max_memory=max_memory)
-    # Bounded look-ahead: while this thread scores one batch, the workers decode
-    # the next, so they never wait; and yet thousands of photos are never held.
-    limit = 2 * batch_size + 4 * threads
     started = time.monotonic()
     bar = Progress(len(photos))
     try:
-        pending = iter(photos)
-        exhausted = False
-        while True:
-            while not exhausted and engine.in_flight < limit:
-                path = next(pending, None)
-                if path is None:
-                    exhausted = True
-                else:
-                    engine.submit(path, display_path(path))
-            if engine.in_flight == 0:
-                break
-            outcomes = engine.step()
+        for outcomes in engine.score_all(photos):
             bar.update(len(outcomes))
             for outcome in outcomes:
                 if outcome.same_as:

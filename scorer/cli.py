@@ -67,6 +67,19 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def given_paths(paths: list[str], null: bool, recursive: bool) -> list[str]:
+    """The paths typed (``-``: those on standard input); one that matches nothing is a
+    usage error, before the model loads or the CSV is touched."""
+    from .discover import missing_inputs
+
+    paths = read_stdin_paths(paths, null)
+    missing = missing_inputs(paths, recursive)
+    if missing:
+        fail(f"{missing[0]}: no such file, folder or matching photo"
+             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return paths
+
+
 def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
     """``-`` among the paths stands for those on standard input (lines, or NUL-ended)."""
     if "-" not in paths:
@@ -114,13 +127,8 @@ def batch_score(
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
-    from .discover import missing_inputs
 
-    paths = read_stdin_paths(paths, null)
-    missing = missing_inputs(paths, recursive)
-    if missing:  # before the model loads or the CSV is touched: a usage error
-        fail(f"{missing[0]}: no such file, folder or matching photo"
-             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    paths = given_paths(paths, null, recursive)
     loaded = load_model(model, runtime, kernels, model_threads)
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
@@ -153,15 +161,10 @@ def rank(
                               help="With -, the paths on standard input end with NUL bytes."),
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
-    from .discover import missing_inputs
     from .rank import rank as run
     from .rank import table
 
-    paths = read_stdin_paths(paths, null)
-    missing = missing_inputs(paths, recursive)
-    if missing:
-        fail(f"{missing[0]}: no such file, folder or matching photo"
-             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    paths = given_paths(paths, null, recursive)
     loaded = load_model(model, runtime, kernels)
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from .budget import MemoryBudget
 from .decode import DEFAULT_MAX_PIXELS, Identity, decode_rgb, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
 from .journal import DecodeJournal
-from .ledger import Ledger, Row
+from .ledger import Ledger, Row, display_path
 from .runtime import Model
 
 BATCH_SIZE = 32  # photos per interpreter call: the default of both commands
@@ -133,6 +133,26 @@ class Engine:
         with self._lock:
             self.seconds["decoding"] += time.perf_counter() - started
         self._ready.put(item)
+
+    def score_all(self, paths: Iterable[str]) -> Iterator[list[Outcome]]:
+        """Feed ``paths`` to the workers and yield each step's outcomes until all are done.
+
+        Bounded look-ahead: while the caller's thread scores one batch, the workers
+        decode the next, so they never wait; and yet thousands of photos are never held.
+        """
+        limit = 2 * self.batch_size + 4 * self._pool.size
+        pending = iter(paths)
+        exhausted = False
+        while True:
+            while not exhausted and self.in_flight < limit:
+                path = next(pending, None)
+                if path is None:
+                    exhausted = True
+                else:
+                    self.submit(path, display_path(path))
+            if self.in_flight == 0:
+                return
+            yield self.step()
 
     def swap_model(self, model: Model) -> None:
         """Score with ``model`` from the next batch on (the caller's thread, between steps).
@@ -285,8 +305,9 @@ class Workers:
         self._work = work
         self._jobs: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         self._closed = threading.Event()
+        self.size = max(1, count)
         self._threads = [threading.Thread(target=self._run, name=f"decode-{n + 1}", daemon=True)
-                         for n in range(max(1, count))]
+                         for n in range(self.size)]
         for thread in self._threads:
             thread.start()
 

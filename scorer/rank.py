@@ -42,19 +42,8 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
                     max_memory=max_memory)
     rows: list[Row] = []
     try:
-        pending = iter(photos)
-        limit = 2 * BATCH_SIZE + 4 * threads
-        exhausted = False
-        while True:
-            while not exhausted and engine.in_flight < limit:
-                path = next(pending, None)
-                if path is None:
-                    exhausted = True
-                else:
-                    engine.submit(path, display_path(path))
-            if engine.in_flight == 0:
-                break
-            rows += [o.row for o in engine.step() if o.row is not None]
+        for outcomes in engine.score_all(photos):
+            rows += [o.row for o in outcomes if o.row is not None]
     finally:
         engine.close()
     if out is not None:
