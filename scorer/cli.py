@@ -62,6 +62,17 @@ MaxMemoryOption = typer.Option(DEFAULT_MAX_MEMORY_MIB, "--max-memory", min=16,
                                     "gets an error row.")
 
 
+# The photos to score, as batch-score and rank both take them.
+PathsArgument = typer.Argument(..., help="Photos, folders or glob patterns; - reads paths from "
+                                         "standard input, one per line.")
+RecursiveOption = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
+                               show_default="off",
+                               help="Descend into sub-folders (and ** in patterns).")
+NullOption = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
+                          help="With -, the paths on standard input end with NUL bytes "
+                               "(find -print0), not newlines.")
+
+
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"spe: {message}", err=True)
     raise typer.Exit(code)
@@ -104,14 +115,11 @@ def load_model(model: Path | None, runtime: str, kernels: str = "auto",
 
 @app.command("batch-score")
 def batch_score(
-    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns; - reads "
-                                                "paths from standard input, one per line."),
+    paths: list[str] = PathsArgument,
     model: Path | None = ModelOption,
     out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="standard output",
                                        help="Scores CSV to append to (created with a header)."),
-    recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
-                                   show_default="off",
-                                   help="Descend into sub-folders (and ** in patterns)."),
+    recursive: bool = RecursiveOption,
     threads: int = ThreadsOption,
     model_threads: int = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
@@ -121,9 +129,7 @@ def batch_score(
     kernels: str = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
-    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
-                              help="With -, the paths on standard input end with NUL bytes "
-                                   "(find -print0), not newlines."),
+    null: bool = NullOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
@@ -141,8 +147,7 @@ def batch_score(
 
 @app.command()
 def rank(
-    paths: list[str] = typer.Argument(..., help="Photos, folders or glob patterns; - reads "
-                                                "paths from standard input, one per line."),
+    paths: list[str] = PathsArgument,
     html_out: Path | None = typer.Option(None, "--html", envvar="SPE_HTML", show_default="none",
                                             help="Also write one self-contained page of the "
                                                  "photos in that order, with thumbnails."),
@@ -150,15 +155,12 @@ def rank(
     out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT", show_default="none",
                                        help="Also append rows for photos this CSV does not "
                                             "have yet."),
-    recursive: bool = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
-                                   show_default="off",
-                                   help="Descend into sub-folders (and ** in patterns)."),
+    recursive: bool = RecursiveOption,
     threads: int = ThreadsOption,
     runtime: str = RuntimeOption,
     kernels: str = KernelsOption,
     max_memory: int = MaxMemoryOption,
-    null: bool = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
-                              help="With -, the paths on standard input end with NUL bytes."),
+    null: bool = NullOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
     from .rank import rank as run
@@ -168,8 +170,7 @@ def rank(
     loaded = load_model(model, runtime, kernels)
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
-                      threads=threads, max_memory=max_memory * MIB,
-                      echo=lambda m: typer.echo(m, err=True))
+                      threads=threads, max_memory=max_memory * MIB)
         if html_out is not None:
             from .report import write_html
 

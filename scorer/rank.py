@@ -8,7 +8,6 @@ row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
@@ -33,8 +32,7 @@ class Ranking:
 
 
 def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool = False,
-         threads: int = 2, max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB,
-         echo: Callable[[str], None] = print) -> Ranking:
+         threads: int = 2, max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB) -> Ranking:
     unreadable: list[tuple[str, str]] = []
     photos, _ = expand(paths, recursive, unreadable)
     memory = Ledger(None, stdout=False)
