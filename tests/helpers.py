@@ -13,6 +13,13 @@ DROP_DAC = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--i
              "-dac_override,-dac_read_search"] if os.geteuid() == 0 else [])
 
 
+# Run a command as the unprivileged uid 65534, able to read and search the installed
+# program wherever the checkout is (a CI clone may be in a 0700 folder) and nothing
+# more: it writes only where uid 65534 may.
+AS_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+             "--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search"]
+
+
 def png_header(width: int, height: int) -> bytes:
     """A PNG signature and IHDR chunk claiming ``width`` x ``height`` RGB pixels."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import BIN
 from tests.daemon import Daemon
+from tests.helpers import AS_NOBODY
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 FOLDERS = 6000
@@ -66,8 +67,7 @@ def test_an_inotify_watch_limit_too_low_is_one_line_at_start():
     old = sysctl.read_text()
     sysctl.write_text("150")
     try:
-        proc = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534",
-                               "--clear-groups", str(BIN / "spe"), "watch", str(inbox),
+        proc = subprocess.run([*AS_NOBODY, str(BIN / "spe"), "watch", str(inbox),
                                "--out", str(shared / "s.csv")],
                               capture_output=True, text=True, timeout=60)
     finally:

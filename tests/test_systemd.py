@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, REPO, SAMPLES
+from tests.helpers import AS_NOBODY
 
 UNIT = REPO / "systemd" / "spe-watch.service"
 needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
@@ -123,8 +124,7 @@ def test_the_units_command_scores_a_photo_as_an_unprivileged_user():
             os.chmod(folder, int(directives["StateDirectoryMode"], 8))
         log = top / "journal.log"
         with open(log, "wb") as handle:
-            proc = subprocess.Popen(["setpriv", "--reuid", "65534", "--regid", "65534",
-                                     "--clear-groups", *exec_start(state)],
+            proc = subprocess.Popen([*AS_NOBODY, *exec_start(state)],
                                     stdout=handle, stderr=handle,
                                     env={**os.environ, "JOURNAL_STREAM": "8:12345"})
         try:
