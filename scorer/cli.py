@@ -185,6 +185,74 @@ def rank(
     raise typer.Exit(1 if ranking.failed else 0)
 
 
+@app.command("cluster-score")
+def cluster_score(
+    paths: list[str] = PathsArgument,
+    out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
+                             help="Folder of partitions (created), also the ledger of what is "
+                                  "done: a rerun scores only what is missing."),
+    address: str | None = typer.Option(None, "--address", envvar="RAY_ADDRESS",
+                                          show_default="a new Ray instance on this machine",
+                                          help="Ray cluster to join: auto (the one started on "
+                                               "this machine) or HOST:PORT."),
+    workers: int | None = typer.Option(None, "--workers", min=1, envvar="SPE_WORKERS",
+                                          show_default="one per CPU of the cluster",
+                                          help="Workers (Ray actors), each with its own model."),
+    model: Path | None = ModelOption,
+    recursive: bool = RecursiveOption,
+    threads: int = typer.Option(1, "--threads", min=1, envvar="SPE_THREADS",
+                                help="Decoding threads per worker."),
+    model_threads: int = ModelThreadsOption,
+    partition_size: int = typer.Option(1000, "--partition-size", min=1,
+                                       envvar="SPE_PARTITION_SIZE",
+                                       help="Photos per partition (per unit of work)."),
+    fmt: str = typer.Option("csv", "--format", envvar="SPE_FORMAT",
+                            help="Partition files: csv, or parquet (needs pyarrow)."),
+    runtime: str = RuntimeOption,
+    kernels: str = KernelsOption,
+    max_pixels: int = MaxPixelsOption,
+    max_memory: int = MaxMemoryOption,
+    null: bool = NullOption,
+) -> None:
+    """Score an archive on a Ray cluster into a folder of partitions (the cluster extra)."""
+    from .cluster import ClusterOptions
+    from .cluster import cluster_score as run
+    from .partitions import FORMATS
+
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r}: choose {' or '.join(FORMATS)}")
+    paths = given_paths(paths, null, recursive)
+    loaded = load_model(model, runtime, kernels, model_threads)
+    options = ClusterOptions(out=out, address=address, workers=workers, threads=threads,
+                             model_threads=model_threads, partition_size=partition_size,
+                             fmt=fmt, recursive=recursive, max_pixels=max_pixels,
+                             max_memory=max_memory * MIB, runtime=runtime, kernels=kernels)
+    try:
+        counts = run(paths, loaded, options, echo=lambda m: typer.echo(m, err=True))
+    except SpeError as exc:
+        fail(exc.reason)
+    raise typer.Exit(1 if counts["failed"] or counts["unfinished"] else 0)
+
+
+@app.command("cluster-merge")
+def cluster_merge(
+    folder: Path = typer.Argument(..., help="The --out folder of cluster-score."),
+    out: Path | None = typer.Option(None, "--out", envvar="SPE_OUT",
+                                       show_default="standard output",
+                                       help="One scores CSV of every partition's rows "
+                                            "(written whole)."),
+) -> None:
+    """Join cluster-score's partitions (CSV or Parquet) into one scores CSV."""
+    from .partitions import merge_into
+
+    try:
+        rows = merge_into(folder, out)
+    except SpeError as exc:
+        fail(exc.reason)
+    if out is not None:
+        typer.echo(f"wrote {rows} rows to {out}", err=True)
+
+
 @app.command()
 def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
          kernels: str = KernelsOption,

@@ -134,8 +134,10 @@ class Engine:
             self.seconds["decoding"] += time.perf_counter() - started
         self._ready.put(item)
 
-    def score_all(self, paths: Iterable[str]) -> Iterator[list[Outcome]]:
-        """Feed ``paths`` to the workers and yield each step's outcomes until all are done.
+    def score_all(self, paths: Iterable[str],
+                  shown: Callable[[str], str] = display_path) -> Iterator[list[Outcome]]:
+        """Feed ``paths`` to the workers and yield each step's outcomes until all are done;
+        ``shown(path)`` is the path as its row shows it.
 
         Bounded look-ahead: while the caller's thread scores one batch, the workers
         decode the next, so they never wait; and yet thousands of photos are never held.
@@ -149,7 +151,7 @@ class Engine:
                 if path is None:
                     exhausted = True
                 else:
-                    self.submit(path, display_path(path))
+                    self.submit(path, shown(path))
             if self.in_flight == 0:
                 return
             yield self.step()

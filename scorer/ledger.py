@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from .errors import OutputError
 from .known import (
     Coverage,
@@ -323,6 +325,10 @@ class Ledger:
         save_index(index_path_for(self.path), coverage, self._ok.compact(),
                    self._failed.compact())
         self._unindexed = 0
+
+    def learn_scored(self, keys: np.ndarray) -> None:
+        """Know these ok keys (``known.ok_key``) as if their rows had been read."""
+        self._ok.absorb(keys)
 
     def has_scored(self, sha256: str, model: str) -> bool:
         return ok_key(sha256, model) in self._ok
