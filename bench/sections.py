@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cluster_scale import cluster  # noqa: F401  (a section, looked up by name)
+from .cluster_scale import report as cluster_report
 from .ledger_scale import ledger  # noqa: F401  (a section, looked up by name)
 from .ledger_scale import report as ledger_report
 from .measure import BIN, PYTHON, REPO, median, timed_child
@@ -409,6 +411,8 @@ def report(results: dict) -> str:
                   f"({b['batch_score_seconds']:.2f} s with start-up); ratio {b['ratio']:.2f}"]
     if "ledger" in results:
         lines += ledger_report(results["ledger"])
+    if "cluster" in results:
+        lines += cluster_report(results["cluster"])
     if "training" in results:
         lines += ["", "training (spe-train fit, default recipe):"]
         for v in results["training"].values():

@@ -35,7 +35,17 @@ from .partitions import existing_parts, ok_keys, part_name, remove_leftovers, wr
 from .progress import Progress
 from .runtime import Model
 
-PARTITION_SIZE = 1000  # photos per partition: 10,000 files for 10 million photos
+# Photos per partition: at most 1000 (10,000 files for 10 million photos), and small
+# enough for 64 partitions, so that a few thousand photos still keep every worker
+# busy. It depends on the number of photos only, so the same listing is always cut
+# the same way, whatever the cluster (a rerun on another cluster finds its partitions).
+MAX_PARTITION = 1000
+MIN_PARTITION = 20
+SPREAD = 64
+
+
+def partition_size(photos: int) -> int:
+    return min(MAX_PARTITION, max(MIN_PARTITION, -(-photos // SPREAD)))
 INSTALL_HINT = "pip install 'social-performance-estimator[cluster]'"
 
 
@@ -136,7 +146,7 @@ class ClusterOptions:
     workers: int | None = None  # None: one per CPU of the cluster
     threads: int = 1  # decoding threads per worker
     model_threads: int = 1
-    partition_size: int = PARTITION_SIZE
+    partition_size: int | None = None  # None: partition_size(number of photos)
     fmt: str = "csv"
     recursive: bool = False
     max_pixels: int = 0
@@ -281,8 +291,8 @@ def cluster_score(paths: list[str], model: Model, options: ClusterOptions,
             write_part(out, name, rows)
         counts["failed"] += len(rows)
     todo = []
-    for name, members in chunks(listing.photos, model.model_id, options.partition_size,
-                                options.fmt):
+    size = options.partition_size or partition_size(len(listing.photos))
+    for name, members in chunks(listing.photos, model.model_id, size, options.fmt):
         if name.rsplit(".", 1)[0] in written:
             counts["already"] += 1
             counts["skipped"] += len(members)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # its cluster section stops Ray
 
 
 def test_quick_benchmark_runs_and_writes_every_section(tmp_path):

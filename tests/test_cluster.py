@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.helpers import bomb_png, wait_until
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("ray")]  # `ray stop` ends all
 
 PHOTO_COLUMNS = ("path", "sha256", "predicted_likes", "percentile", "model", "status", "error")
 
@@ -126,7 +127,8 @@ def test_rows_equal_batch_score_in_csv_and_parquet(archive, reference, ray_addre
                                               "50", "--format", fmt),
                               capture_output=True, text=True, cwd=archive.parent, timeout=300)
         assert proc.returncode == 1, proc.stderr  # 1: the broken files have error rows
-        assert "scored 500, skipped 0 (scored before, or the same bytes as a photo scored), failed 4" in proc.stderr, proc.stderr
+        assert "scored 500, skipped 0 (scored before, or the same bytes as a photo scored), " \
+               "failed 4" in proc.stderr, proc.stderr
         assert len(part_files(parts)) == 11  # 504 photos in partitions of 50
         assert all(p.suffix == f".{fmt}" for p in part_files(parts))
         assert merged_rows(parts, tmp_path) == reference
@@ -216,3 +218,49 @@ def test_without_ray_the_command_says_how_to_install_it(photos, tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "spe: cluster-score needs Ray Data, which is not installed (ray): "
         "pip install 'social-performance-estimator[cluster]'"]  # one line, no traceback
+
+
+def slow_photos(folder: Path, n: int) -> None:
+    """Large smooth PNGs (24 megapixels, each different): small files that take a
+    worker a fraction of a second each to decode, so a partition of them lasts seconds."""
+    import cv2
+    import numpy as np
+
+    folder.mkdir()
+    ramp = np.linspace(0, 200, 6000).astype(np.uint8)[None, :].repeat(4000, 0)
+    base = np.stack([ramp, ramp[:, ::-1], ramp], -1)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"scan-{i:02d}.png"), base + np.uint8(i),
+                    [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def test_a_partition_whose_worker_keeps_dying_is_left_for_the_next_run(ray_address, tmp_path):
+    """A worker killed at every try of the same partition (as a photo that crashes the
+    decoder would): after 4 tries the run reports it, writes nothing half, and exits 1;
+    the next run scores it."""
+    folder = tmp_path / "scans"
+    slow_photos(folder, 20)
+    parts = tmp_path / "parts"
+    command = [str(BIN / "spe"), "cluster-score", str(folder), "--out", str(parts),
+               "--address", ray_address, "--workers", "1", "--partition-size", "20"]
+    run = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           text=True)
+    first_seen: dict[int, float] = {}
+    killed: set[int] = set()
+    deadline = time.monotonic() + 240
+    while run.poll() is None and time.monotonic() < deadline:
+        for pid in actor_pids():
+            # Past its start-up (the model loaded) and into the partition's photos.
+            if time.monotonic() - first_seen.setdefault(pid, time.monotonic()) > 1.5:
+                if pid not in killed:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+        time.sleep(0.05)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 1, stderr
+    assert len(killed) >= 4
+    assert "1 partition(s) of 20 photos were not written" in stderr
+    assert part_files(parts) == []
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "scored 20, skipped 0" in again.stderr

@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import spe_train
 
-pytestmark = pytest.mark.slow
+# One group with the other users of the trained_model fixture, so that it is trained once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
 
 
 def test_synth_writes_notebook_layout(tmp_path):

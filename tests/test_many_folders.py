@@ -21,7 +21,9 @@ from tests.conftest import BIN
 from tests.daemon import Daemon
 from tests.helpers import AS_NOBODY
 
-pytestmark = [pytest.mark.fault, pytest.mark.slow]
+# One group with the other test that runs spe as uid 65534: this file lowers that
+# user's inotify limit for a moment.
+pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.xdist_group("nobody")]
 FOLDERS = 6000
 IDLE_SECONDS = 6.0
 

@@ -15,7 +15,8 @@ import pytest
 from scorer.runtime import default_model_path
 from tests.daemon import Daemon
 
-pytestmark = [pytest.mark.fault, pytest.mark.slow]
+# trained_model: one group with tests/test_fit.py, so that it is trained once.
+pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.xdist_group("trained")]
 
 
 def place(source: Path, target: Path) -> None:

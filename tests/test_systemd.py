@@ -99,6 +99,7 @@ def exec_start(state: Path) -> list[str]:
     return command.replace("/var/lib/spe", str(state)).split()
 
 
+@pytest.mark.xdist_group("nobody")  # tests/test_many_folders.py lowers its inotify limit
 def test_the_units_command_scores_a_photo_as_an_unprivileged_user():
     """As installed by the README: a state folder owned by the service's user, with the
     inbox, processed/ and failed/ in it as the unit's StateDirectory= makes them; the
