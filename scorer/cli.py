@@ -191,7 +191,7 @@ def cluster_score(
     out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
                              help="Folder of partitions (created), also the ledger of what is "
                                   "done: a rerun scores only what is missing."),
-    address: str | None = typer.Option(None, "--address", envvar="RAY_ADDRESS",
+    address: str | None = typer.Option(None, "--address", envvar=["SPE_ADDRESS", "RAY_ADDRESS"],
                                           show_default="a new Ray instance on this machine",
                                           help="Ray cluster to join: auto (the one started on "
                                                "this machine) or HOST:PORT."),
