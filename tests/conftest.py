@@ -19,6 +19,17 @@ BIN = Path(sys.executable).parent
 SAMPLES = REPO / "samples"
 
 
+# The longest tests and groups first, so that on two workers they start side by side
+# and the many short tests fill in around them (pyproject.toml: -n 2, loadgroup).
+LONGEST_FIRST = ("test_quality.py", "test_fit.py", "test_reload.py", "test_cv.py",
+                 "test_trend.py", "test_bench.py", "test_cluster.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
+
+
 def spe(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
         **kwargs) -> subprocess.CompletedProcess:
     """Run the installed ``spe`` command."""
