@@ -33,12 +33,14 @@ from .measure import REPO
 
 FULL = dict(runs=5, photos=500, prepare_photos=600, prepare_epochs=15, steady_seconds=30,
             burst=1000, train_sizes=(185, 2000), train_epochs=30, repeats=50,
-            ledger_rows=(10_000, 100_000, 1_000_000))
-QUICK = dict(runs=1, photos=40, prepare_photos=100, prepare_epochs=1, steady_seconds=2,
-             burst=40, train_sizes=(185,), train_epochs=1, repeats=3, ledger_rows=(1000,),
+            ledger_rows=(10_000, 100_000, 1_000_000), driver_parts=100)
+QUICK = dict(runs=1, photos=40, prepare_photos=60, prepare_epochs=1, steady_seconds=2,
+             burst=40, train_sizes=(40,), train_epochs=1, repeats=3, ledger_rows=(1000,),
+             driver_parts=10,
              # Only keeps the code working (CI): the lightest recipe that still runs
-             # cross-validation and an average of networks.
-             train_args=("--folds", "2", "--members", "2"), prepare_members=2)
+             # cross-validation, one network (tests/test_fit.py fits averages), and
+             # an average of two in the prepared model.
+             train_args=("--folds", "2", "--members", "1"), prepare_members=2)
 
 
 def main() -> int:

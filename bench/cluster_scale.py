@@ -42,7 +42,7 @@ def _slope(n1: int, t1: float, n2: int, t2: float) -> tuple[float, float]:
     return per, t1 - per * n1
 
 
-def driver_costs(work: Path, photos: list[Path], model_id: str) -> dict:
+def driver_costs(work: Path, photos: list[Path], model_id: str, count: int) -> dict:
     """Seconds per photo of listing, per row of reading the ledger, per row of writing."""
     from scorer.cluster import list_tree
     from scorer.ledger import Row
@@ -55,7 +55,7 @@ def driver_costs(work: Path, photos: list[Path], model_id: str) -> dict:
     parts = work / "ledger-parts"
     shutil.rmtree(parts, ignore_errors=True)
     parts.mkdir()
-    rows_per_part, count = 1000, 100
+    rows_per_part = 1000
     started = time.perf_counter()
     for p in range(count):
         rows = [Row(f"archive/a/{p}/{i}.jpg", f"{p:032x}{i:032x}", model_id, 123.4, 56.0)
@@ -123,7 +123,7 @@ def cluster(work: Path, prepared: dict, sizes: dict) -> dict:
                                   for n in (n1, 3 * n1)}
     # Core-seconds per photo on the cluster: what each added core buys.
     result["core_s_per_photo"] = c["s_per_photo"] * cores
-    result["driver"] = driver_costs(work, sets[3 * n1], "0123456789ab")
+    result["driver"] = driver_costs(work, sets[3 * n1], "0123456789ab", sizes["driver_parts"])
     return result
 
 

@@ -20,7 +20,8 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
                           cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
-    for section in ("coldstart", "throughput", "models", "watcher", "ledger", "training"):
+    for section in ("coldstart", "throughput", "models", "watcher", "ledger", "training",
+                    "cluster"):
         assert section in results, section
     assert set(results["coldstart"]) == {"spe batch-score", "tensorflow tf.lite",
                                          "keras predict (notebook)"}
@@ -34,3 +35,5 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
         assert "error" not in results["models"]["int8"][runtime], runtime
     assert "cold start, one photo" in proc.stdout and "QUICK mode" in proc.stdout
     assert results["ledger"]["1000"]["rows"] == 1000 and "ledger at scale" in proc.stdout
+    assert "cluster-score vs batch-score" in proc.stdout
+    assert results["cluster"]["driver"]["ledger_rows"] == 10_000
