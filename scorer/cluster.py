@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
+from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand, folder_reason, is_junk_dir, is_photo_name, list_folder
 from .errors import OutputError, UsageError
 from .ledger import Row, display_path, one_line
@@ -149,8 +151,8 @@ class ClusterOptions:
     partition_size: int | None = None  # None: partition_size(number of photos)
     fmt: str = "csv"
     recursive: bool = False
-    max_pixels: int = 0
-    max_memory: int | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS  # batch-score's defaults
+    max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB
     runtime: str = "auto"
     kernels: str = "auto"
 
