@@ -155,7 +155,7 @@ def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_
     card["expected_quality"]["spearman"]["mean"] = 0.95
     out.with_suffix(".json").write_text(json.dumps(card))
     before = out.read_bytes(), out.with_suffix(".json").read_bytes()
-    quick = ("--folds", "2", "--members", "1", "--epochs", "2")
+    quick = ("--folds", "2", "--members", "1", "--epochs", "2", "--architecture", "deep-small")
     refused = spe_train("fit", str(data), "--out", str(out), *quick)
     assert refused.returncode == 1, refused.stderr[-2000:]
     last = refused.stderr.strip().splitlines()[-1]
