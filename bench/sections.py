@@ -144,8 +144,13 @@ def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
                                            model_threads=threads)[0])
         ceiling, score = median(ceilings), median(scores)
         pipeline = threads / (decode + infer)
+        # What T threads of decoding alone reach of T/D on this machine (cores that share
+        # caches, memory and a host): the pipeline ceiling scaled alike is what the
+        # machine allows, and the gap to it the pipeline's own loss.
+        scaling = ceiling * decode / threads
         result[f"threads_{threads}"] = {
             "decode_ceiling": ceiling, "pipeline_ceiling": pipeline, "batch_score": score,
+            "decode_scaling": scaling, "share_of_scaled_pipeline": score / (pipeline * scaling),
             "batch_score_model_threads_same": median(shared),
             "share_of_ceiling": score / ceiling, "share_of_pipeline": score / pipeline,
             "share_of_pipeline_model_threads_same": median(shared) / pipeline,
@@ -365,6 +370,12 @@ def report(results: dict) -> str:
                              f"{v['batch_score_model_threads_same']:>12.1f}"
                              f"{v['share_of_pipeline_model_threads_same']:>12.0%}"
                              f"{v['vs_naive']:>8.1f}x")
+        for key, v in t.items():
+            if key.startswith("threads_") and "decode_scaling" in v:
+                lines.append(f"{key[8:]} thread(s): decoding alone reaches "
+                             f"{v['decode_scaling']:.0%} of T/D here; batch-score is at "
+                             f"{v['share_of_scaled_pipeline']:.0%} of the pipeline ceiling "
+                             "scaled alike")
         lines.append(f"naive (full decode, one photo per call, 1 thread): {t['naive']:.1f}")
         if t.get("profile"):
             lines.append(f"batch-score at {THREADS[-1]} threads, {t['profile']}")

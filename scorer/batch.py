@@ -61,6 +61,7 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
          f"{counts['failed']} in {elapsed:.1f} s ({rate:.1f} photos/s)")
     if os.environ.get("SPE_PROFILE"):
         spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in engine.seconds.items())
-        echo(f"profile: {spent} (reading and decoding summed over {threads} threads; "
-             f"wall {elapsed:.2f} s)")
+        echo(f"profile: {spent}, decoders waiting for work {engine.decoders_idle:.2f} s "
+             f"(reading, decoding and waiting summed over {threads} threads; wall "
+             f"{elapsed:.2f} s)")
     return counts
