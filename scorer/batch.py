@@ -61,7 +61,8 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
          f"{counts['failed']} in {elapsed:.1f} s ({rate:.1f} photos/s)")
     if os.environ.get("SPE_PROFILE"):
         spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in engine.seconds.items())
-        echo(f"profile: {spent}, decoders waiting for work {engine.decoders_idle:.2f} s "
-             f"(reading, decoding and waiting summed over {threads} threads; wall "
-             f"{elapsed:.2f} s)")
+        running, draining = engine.decoders_idle
+        echo(f"profile: {spent}, decoders waiting for work {running:.2f} s (and "
+             f"{draining:.2f} s once every photo was handed out) (reading, decoding and "
+             f"waiting summed over {threads} threads; wall {elapsed:.2f} s)")
     return counts

@@ -150,6 +150,7 @@ class Engine:
                 path = next(pending, None)
                 if path is None:
                     exhausted = True
+                    self._pool.draining = True
                 else:
                     self.submit(path, shown(path))
             if self.in_flight == 0:
@@ -288,9 +289,10 @@ class Engine:
         return outcomes
 
     @property
-    def decoders_idle(self) -> float:
-        """Seconds the decode threads waited for photos to decode, summed."""
-        return sum(self._pool.idle)
+    def decoders_idle(self) -> tuple[float, float]:
+        """Seconds the decode threads waited for photos to decode, summed: while photos
+        were still to be handed out, and after."""
+        return sum(self._pool.idle), sum(self._pool.drain_idle)
 
     def close(self, wait: bool = True) -> None:
         """Stop the decode threads (photos not started are dropped); without ``wait``,
@@ -314,8 +316,12 @@ class Workers:
         self._closed = threading.Event()
         self.size = max(1, count)
         # Seconds each thread waited for a job (SPE_PROFILE): the evidence that the
-        # interpreter's thread and the CSV's fsyncs never keep the decoders waiting.
+        # interpreter's thread and the CSV's fsyncs do not keep the decoders waiting.
+        # Kept apart: the waits once every photo was handed out (score_all sets
+        # ``draining``), while the last ones are scored, which nothing could fill.
         self.idle = [0.0] * self.size
+        self.drain_idle = [0.0] * self.size
+        self.draining = False
         self._threads = [threading.Thread(target=self._run, args=(n,), name=f"decode-{n + 1}",
                                           daemon=True) for n in range(self.size)]
         for thread in self._threads:
@@ -326,9 +332,9 @@ class Workers:
 
     def _run(self, n: int) -> None:
         while not self._closed.is_set():
-            waited = time.perf_counter()
+            waited, draining = time.perf_counter(), self.draining
             job = self._jobs.get()
-            self.idle[n] += time.perf_counter() - waited
+            (self.drain_idle if draining else self.idle)[n] += time.perf_counter() - waited
             if job is None or self._closed.is_set():
                 return
             self._work(*job)
