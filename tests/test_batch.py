@@ -53,6 +53,28 @@ def test_scorer_never_imports_tensorflow(photos, tmp_path):
     assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
 
 
+
+def test_scoring_imports_no_pydantic(photos, tmp_path):
+    """typer 0.29 imports pydantic to check option values: about 0.15 s of every start
+    (issue 15's cold start); the typer spe asks for does not."""
+    code = ("import sys\nfrom scorer.cli import app\n"
+            "try:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+            "print('PYDANTIC', 'pydantic' in sys.modules, code)\n")
+    proc = subprocess.run([sys.executable, "-c", code, "batch-score", str(photos), "--out",
+                           str(tmp_path / "s.csv")], capture_output=True, text=True, cwd=tmp_path)
+    assert "PYDANTIC False 0" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_profile_says_where_the_time_went(photos, tmp_path):
+    proc = spe("batch-score", str(photos), "--out", str(tmp_path / "s.csv"),
+               env={"SPE_PROFILE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("profile: reading and hashing "), line
+    for part in ("decoding", "model", "writing rows", "decoders waiting for work",
+                 "once every photo was handed out", "wall"):
+        assert part in line, line
+
 def test_bad_inputs_get_error_rows_and_the_batch_goes_on(photos, tmp_path):
     grace = (SAMPLES / "grace_hopper.jpg").read_bytes()
     (photos / "empty.jpg").write_bytes(b"")
