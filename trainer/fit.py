@@ -27,17 +27,15 @@ from scorer.runtime import fast_kernels_agree
 from .card import build_card, read_previous_quality
 from .card_md import write_card_md
 from .data import load_dataset, load_pixels
+from .errors import DataError, TrainerError, WorseModelError
 from .folds import ridge_sentence, run_folds
 from .metrics import format_table, regression_metrics
 from .plots import plot_loss, plot_predicted_vs_actual
-from .recipe import EPOCHS, MIN_PHOTOS, NOTEBOOK_RECIPE, PIXEL_SCALE, FitOptions  # noqa: F401
+from .recipe import MIN_PHOTOS, PIXEL_SCALE, FitOptions
 from .train import predict_raw, split_indices, train
 
-__all__ = ["FitOptions", "FitResult", "WorseModelError", "fit", "NOTEBOOK_RECIPE", "EPOCHS"]
+__all__ = ["FitOptions", "FitResult", "WorseModelError", "fit"]
 AGREEMENT_PHOTOS = 500  # photos the int8 export is compared with the Keras model on
-
-
-from .errors import DataError, TrainerError, WorseModelError  # noqa: E402
 
 
 @dataclass
