@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -100,12 +101,14 @@ def current_identity(path: str | os.PathLike[str]) -> Identity | None:
 
 
 def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
-               budget: MemoryBudget | None = None) -> np.ndarray:
+               budget: MemoryBudget | None = None,
+               starting: Callable[[], None] | None = None) -> np.ndarray:
     """Decode image bytes to a ``(size, size, 3)`` RGB uint8 array.
 
     With a ``budget``, the decode first takes its estimated memory from it
     (waiting while other decodes hold too much); one that could never fit is
-    refused before anything is allocated.
+    refused before anything is allocated. ``starting`` is called once the
+    memory is held, just before decoding begins (the daemon's journal).
     """
     header = read_header(data)
     pixels = header.width * header.height
@@ -116,6 +119,8 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
         )
     scale, flag = reduced_scale(header, size)
     with budget.hold(decode_cost(header, scale)) if budget else contextlib.nullcontext():
+        if starting is not None:
+            starting()
         if header.format == "heif":
             image = _decode_heif(data)
         else:

@@ -189,15 +189,24 @@ class Engine:
             raise PhotoError(refused)
         # A photo that was being decoded when the daemon died is decoded alone, so
         # that if it kills the daemon again, no other photo is blamed with it.
-        alone = path in self.journal.suspects and self.budget is not None
-        self.journal.begin(path)
+        # The journal records the decode itself, from the moment its memory is held:
+        # a photo only waiting for memory when the daemon died did not kill it (a
+        # photo waiting at two kills in a row was refused as a killer).
+        journal, began = self.journal, []
+
+        def starting() -> None:
+            journal.begin(path)
+            began.append(True)
+
         try:
-            if alone and self.budget is not None:
+            if path in journal.suspects and self.budget is not None:
                 with self.budget.hold(self.budget.limit):
-                    return decode_rgb(data, self.model.size, self.max_pixels)
-            return decode_rgb(data, self.model.size, self.max_pixels, self.budget)
+                    return decode_rgb(data, self.model.size, self.max_pixels,
+                                      starting=starting)
+            return decode_rgb(data, self.model.size, self.max_pixels, self.budget, starting)
         finally:
-            self.journal.end(path)
+            if began:
+                journal.end(path)
 
     def step(self, timeout: float | None = None) -> list[Outcome]:
         """Take what is ready (waiting up to ``timeout`` for the first), score, append.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -164,3 +166,39 @@ def test_a_photo_that_kills_the_daemon_twice_gets_an_error_row(tmp_path, huge_ph
         limit.remove()
     assert rows["good.jpg"]["status"] == "ok"
     assert "died 2 times while decoding this file" in rows["huge-png.png"]["error"]
+
+
+WAITING_FOR_MEMORY = """
+import sys, time
+from pathlib import Path
+from scorer.engine import Engine
+from scorer.journal import DecodeJournal
+from scorer.ledger import Ledger
+from scorer.runtime import Model
+folder, photo = Path(sys.argv[1]), sys.argv[2]
+journal = DecodeJournal(folder / ".scores.csv.decoding")
+ledger = Ledger(folder / "scores.csv")
+engine = Engine(Model(), ledger, threads=1, max_memory=64 * 2**20, journal=journal)
+with engine.budget.hold(engine.budget.limit):  # as if another decode held all of it
+    engine.submit(photo)
+    time.sleep(0.5)
+    print("waiting", journal.path.read_text().count(photo))
+row = engine.step(timeout=30)[0].row
+print("decoded", "ok" if row.ok else row.error, journal.path.read_text().count(photo))
+engine.close()
+ledger.close()
+"""
+
+
+def test_a_photo_waiting_for_memory_is_not_in_the_journal(tmp_path, burst):
+    """The journal names the photos being decoded when the daemon died. A photo only
+    waiting for its share of memory is not one: before, it was written there too, and one
+    found waiting at two kills in a row got the killer's error row (a fault test saw it
+    once, three SIGKILLs into a burst of 500)."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(burst[0].read_bytes())
+    proc = subprocess.run([sys.executable, "-c", WAITING_FOR_MEMORY, str(tmp_path), str(photo)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # Waiting: no entry. Decoded: its entry and its end (two lines name it).
+    assert proc.stdout.split("\n")[:2] == ["waiting 0", "decoded ok 2"], proc.stdout
