@@ -3,7 +3,9 @@
 A photo that takes the process down while it is decoded (the kernel's OOM
 killer, a crash in a decoder) has no row, so every restart would decode it
 again and die the same way. Each decode is recorded in a small journal beside
-the CSV (``.NAME.decoding``) before it starts and struck off when it ends; at
+the CSV (``.NAME.decoding``) once its memory is held, just before it starts
+(a photo waiting for memory cannot be what killed the process), and struck
+off when it ends; at
 start, the entries not struck off are the photos that were being decoded when
 the daemon died. A photo found there at two starts in a row (it was being
 decoded at two crashes) gets an error row instead of a third try.
