@@ -144,7 +144,7 @@ class Engine:
         """
         limit = 2 * self.batch_size + 4 * self._pool.size
         pending = iter(paths)
-        exhausted = False
+        exhausted = self._pool.draining = False  # (an engine may serve several lists)
         while True:
             while not exhausted and self.in_flight < limit:
                 path = next(pending, None)
