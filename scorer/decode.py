@@ -14,7 +14,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import cv2
@@ -102,13 +102,13 @@ def current_identity(path: str | os.PathLike[str]) -> Identity | None:
 
 def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
                budget: MemoryBudget | None = None,
-               starting: Callable[[], None] | None = None) -> np.ndarray:
+               during: AbstractContextManager | None = None) -> np.ndarray:
     """Decode image bytes to a ``(size, size, 3)`` RGB uint8 array.
 
     With a ``budget``, the decode first takes its estimated memory from it
     (waiting while other decodes hold too much); one that could never fit is
-    refused before anything is allocated. ``starting`` is called once the
-    memory is held, just before decoding begins (the daemon's journal).
+    refused before anything is allocated. ``during`` is entered once the
+    memory is held and left when the decode ends (the daemon's journal).
     """
     header = read_header(data)
     pixels = header.width * header.height
@@ -118,9 +118,8 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
             " (refused before decoding)"
         )
     scale, flag = reduced_scale(header, size)
-    with budget.hold(decode_cost(header, scale)) if budget else contextlib.nullcontext():
-        if starting is not None:
-            starting()
+    with (budget.hold(decode_cost(header, scale)) if budget else contextlib.nullcontext(),
+          during or contextlib.nullcontext()):
         if header.format == "heif":
             image = _decode_heif(data)
         else:

@@ -192,21 +192,11 @@ class Engine:
         # The journal records the decode itself, from the moment its memory is held:
         # a photo only waiting for memory when the daemon died did not kill it (a
         # photo waiting at two kills in a row was refused as a killer).
-        journal, began = self.journal, []
-
-        def starting() -> None:
-            journal.begin(path)
-            began.append(True)
-
-        try:
-            if path in journal.suspects and self.budget is not None:
-                with self.budget.hold(self.budget.limit):
-                    return decode_rgb(data, self.model.size, self.max_pixels,
-                                      starting=starting)
-            return decode_rgb(data, self.model.size, self.max_pixels, self.budget, starting)
-        finally:
-            if began:
-                journal.end(path)
+        decoding = self.journal.decoding(path)
+        if path in self.journal.suspects and self.budget is not None:
+            with self.budget.hold(self.budget.limit):
+                return decode_rgb(data, self.model.size, self.max_pixels, during=decoding)
+        return decode_rgb(data, self.model.size, self.max_pixels, self.budget, decoding)
 
     def step(self, timeout: float | None = None) -> list[Outcome]:
         """Take what is ready (waiting up to ``timeout`` for the first), score, append.

@@ -16,10 +16,12 @@ machine (after a power cut every photo is simply tried again).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger("spe.watch")
@@ -69,6 +71,15 @@ class DecodeJournal:
             return None
         return (f"the daemon died {crashes} times while decoding this file "
                 "(out of memory?); not tried again")
+
+    @contextlib.contextmanager
+    def decoding(self, path: str) -> Iterator[None]:
+        """Around the decode of ``path``: its entry, then its end."""
+        self.begin(path)
+        try:
+            yield
+        finally:
+            self.end(path)
 
     def begin(self, path: str) -> None:
         self._write({"path": path, "crashes": self.suspects.get(path, 0)}, +1)
