@@ -73,11 +73,11 @@ def coldstart(work: Path, prepared: dict, sizes: dict) -> dict:
 
 # 2. Throughput -----------------------------------------------------------------
 
-def decode_ceiling(photos: list[Path], threads: int) -> float:
+def decode_ceiling(photos: list[Path], threads: int, size: int = 64) -> float:
     from scorer.decode import decode_rgb, read_photo
 
     def one(path: Path) -> None:
-        decode_rgb(read_photo(path).data, 64)
+        decode_rgb(read_photo(path).data, size)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -338,7 +338,33 @@ def training(work: Path, prepared: dict, sizes: dict) -> dict:
                                        sizes["train_epochs"], *sizes.get("train_args", ())])
         result[str(n)] = {"photos": n, "epochs": sizes["train_epochs"], "seconds": seconds,
                           "peak_rss_mib": rss}
+    last = work / f"fit-{sizes['train_sizes'][-1]}.tflite"
+    result["cost_against_decode"] = cost_against_decode(work, prepared, sizes, last)
     return result
+
+
+def cost_against_decode(work: Path, prepared: dict, sizes: dict, model: Path) -> dict:
+    """The default recipe's model: its time per photo under each runtime and kernels, beside
+    the time to decode a phone photo at its input size, measured side by side in one run."""
+    from scorer.card import read_card
+    from scorer.decode import decode_rgb, read_photo
+
+    size = read_card(model).height
+    photos = prepared["photos"][: sizes["photos"]]
+    pixels = work / "default-pixels.npy"
+    np.save(pixels, np.stack([decode_rgb(read_photo(p).data, size) for p in photos[:64]]))
+    decode_ms = 1000 * median([1.0 / decode_ceiling(photos, 1, size) for _ in range(3)])
+    entry: dict = {"model_bytes": model.stat().st_size, "input": size, "decode_ms": decode_ms}
+    for runtime, kernels in RUNTIME_KERNELS:
+        proc = subprocess.run([PYTHON, "-m", "bench.lite_worker", model, runtime, kernels,
+                               pixels, work / "default-out.npy", str(sizes["repeats"])],
+                              capture_output=True, text=True, cwd=REPO)
+        timing = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                  else {"error": proc.stderr.strip().splitlines()[-1][:160]})
+        if "ms_per_photo_batch32" in timing:
+            timing["of_decode"] = timing["ms_per_photo_batch32"] / decode_ms
+        entry[f"{runtime} ({kernels})"] = timing
+    return entry
 
 
 # The report -------------------------------------------------------------------------------
@@ -426,7 +452,18 @@ def report(results: dict) -> str:
         lines += cluster_report(results["cluster"])
     if "training" in results:
         lines += ["", "training (spe-train fit, default recipe):"]
-        for v in results["training"].values():
-            lines.append(f"{v['photos']} photos, {v['epochs']} epochs: {v['seconds']:.0f} s, "
-                         f"peak RSS {v['peak_rss_mib']:.0f} MiB")
+        for key, v in results["training"].items():
+            if key.isdigit():
+                lines.append(f"{v['photos']} photos: {v['seconds']:.0f} s, "
+                             f"peak RSS {v['peak_rss_mib']:.0f} MiB")
+        cost = results["training"].get("cost_against_decode")
+        if cost:
+            lines.append(f"its model ({cost['model_bytes'] / 1e6:.2f} MB, {cost['input']} px) "
+                         f"against decoding a phone photo at that size ({cost['decode_ms']:.2f} "
+                         "ms), one thread, batches of 32:")
+            for runtime, kernels in RUNTIME_KERNELS:
+                r = cost[f"{runtime} ({kernels})"]
+                lines.append(f"  {runtime + ' (' + kernels + ')':<26}" + (
+                    f"cannot load: {r['error'][:60]}" if "error" in r else
+                    f"{r['ms_per_photo_batch32']:.2f} ms, {r['of_decode']:.1f}x the decode"))
     return "\n".join(lines)

@@ -78,7 +78,7 @@ def prepare(work: str, n: int, epochs: int, members: int = 3) -> None:
     data = root / "synth"
     if not (data / "y_likes_data.txt").exists():
         make_synthetic(data, n=n, seed=31)
-    options = FitOptions(epochs=epochs, members=members)
+    options = FitOptions(backbone="none", epochs=epochs, members=members)
     dataset = load_dataset(data)
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes

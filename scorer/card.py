@@ -170,6 +170,18 @@ class ModelCard:
         int8 = self.metrics.get("validation", {}).get("int8")
         return float(int8["spearman"]) if int8 else None
 
+    @property
+    def backbone_summary(self) -> str | None:
+        """The pretrained network the model stands on, its weights and their licence, in one
+        line; None for a model trained from nothing."""
+        backbone = self.training.get("backbone")
+        if not isinstance(backbone, dict):
+            return None
+        weights = backbone.get("weights") if isinstance(backbone.get("weights"), dict) else {}
+        return (f"{backbone.get('name', '?')} ({weights.get('origin', '?')}; weights sha256 "
+                f"{str(weights.get('sha256', '?'))[:16]}..., from {weights.get('source', '?')}; "
+                f"licence: {weights.get('licence', '?')})")
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "card_version": self.card_version,

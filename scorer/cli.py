@@ -23,7 +23,7 @@ from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
 from .engine import BATCH_SIZE
 from .errors import SpeError
-from .runtime import RUNTIMES, Model
+from .runtime import MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
@@ -41,8 +41,9 @@ ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
 RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
                              help=f"TFLite runtime: {', '.join(RUNTIMES)}.")
 KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
-                             help="auto: XNNPACK where the model's card measured it within one "
-                                  "int8 step of the built-in kernels, else the built-in ones; "
+                             help="auto: XNNPACK where the model's card measured it within "
+                                  f"{MAX_FAST_STEPS} int8 steps of the built-in kernels and "
+                                  f"{MIN_FAST_SPEEDUP}x as fast, else the built-in ones; "
                                   "exact: always the built-in kernels (the same scores on every "
                                   "runtime); fast: XNNPACK regardless.")
 # Options both commands take: declared once, so they carry the same help and default.
@@ -300,6 +301,8 @@ def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
                      f"({distilled.get('teacher')}), which it follows with Spearman "
                      f"{distilled.get('spearman_with_teacher', float('nan')):.3f} on "
                      f"{distilled.get('check_photos')} photos it did not train on")
+    if card.backbone_summary:
+        lines.append(f"backbone:      {card.backbone_summary}")
     if card.note:
         lines.append(f"note:          {card.note}")
     typer.echo("\n".join(lines))
@@ -311,9 +314,7 @@ def kernels_line(loaded: Model) -> str:
     measured = (loaded.card.kernels or {}).get(loaded.runtime)
     if not measured:
         return f"{kind}; the card has no measurement of the fast kernels on {loaded.runtime}"
-    return (f"{kind}; at export the fast kernels differed from the built-in ones by at most "
-            f"{measured['fast_max_steps']} int8 step(s) on {measured['photos']} photos "
-            f"({measured['ms_fast']:.2f} against {measured['ms_exact']:.2f} ms per photo)")
+    return f"{kind}; fast kernels {kernels_reason(measured)}"
 
 
 def _load_config(ctx: typer.Context, param: typer.CallbackParam,

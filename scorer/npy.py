@@ -10,6 +10,12 @@ records in the model card. Usage:
 
 KERNELS is exact (the default) or fast; the output's int8 step (its
 quantization scale) is printed too, so differences can be counted in steps.
+
+    python -m scorer.npy time MODEL.tflite RUNTIME PIXELS.npy REPEATS
+
+times the built-in and the fast kernels side by side, interleaved (exact, fast,
+exact, fast, ...), and prints the runtime's name and the median milliseconds per
+photo of each: steady numbers that the same load on the machine affects alike.
 """
 
 from __future__ import annotations
@@ -26,7 +32,38 @@ BATCH = 32
 EXIT_RUNTIME_MISSING = 3  # the trainer skips that runtime; any other failure is an error
 
 
+def _ms_per_photo(model: Model, pixels: np.ndarray) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(pixels), BATCH):
+        model.predict_raw(pixels[i : i + BATCH])
+    return (time.perf_counter() - started) * 1000 / max(1, len(pixels))
+
+
+def time_kernels(argv: list[str]) -> int:
+    model_path, runtime, pixels_path, repeats = argv[:4]
+    try:
+        models = [Model(model_path, runtime=runtime, threads=1, kernels=k)
+                  for k in ("exact", "fast")]
+    except RuntimeMissing as exc:
+        print(exc.reason, file=sys.stderr)
+        return EXIT_RUNTIME_MISSING
+    except SpeError as exc:
+        print(exc.reason, file=sys.stderr)
+        return 2
+    pixels = np.load(pixels_path)
+    for model in models:
+        model.predict_raw(pixels[:BATCH])  # allocation and the delegate's set-up, untimed
+    times: list[list[float]] = [[], []]
+    for _ in range(int(repeats)):
+        for k, model in enumerate(models):
+            times[k].append(_ms_per_photo(model, pixels))
+    print(models[0].runtime, f"{np.median(times[0]):.3f}", f"{np.median(times[1]):.3f}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "time":
+        return time_kernels(argv[1:])
     model_path, runtime, pixels_path, out_path = argv[:4]
     kernels = argv[4] if len(argv) > 4 else "exact"
     try:

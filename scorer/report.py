@@ -83,8 +83,9 @@ def model_summary(card: ModelCard) -> str:
         spearman = card.measured_spearman
         measured = (f"Spearman {spearman:.2f} on held-out photos" if spearman is not None
                     else "quality not measured")
+    backbone = f" It stands on {card.backbone_summary}." if card.backbone_summary else ""
     return (f"Model {card.model_id}, trained {card.created_at[:10]} on "
-            f"{card.likes.get('n', '?')} photos; {measured}.")
+            f"{card.likes.get('n', '?')} photos; {measured}.{backbone}")
 
 
 def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:

@@ -1,8 +1,9 @@
 """Run a model card's ``.tflite`` on tflite-runtime or ai-edge-litert.
 
-tflite-runtime 2.14 is what Raspberry Pi OS 12 (Python 3.11) installs;
-ai-edge-litert is its maintained successor and the only one on Python 3.12+.
-``auto`` prefers tflite-runtime where both are installed, as on a Pi.
+ai-edge-litert is the base install (it has wheels for a Pi's Python 3.11 and
+3.13); tflite-runtime 2.14, its predecessor, still runs every export (the
+trainer verifies under both). Where both are installed, ``auto`` takes the one
+the model's card measured faster at export, with the kernels it would use.
 """
 
 from __future__ import annotations
@@ -46,17 +47,19 @@ def _litert() -> Any:
 
 
 # One table: a runtime's name -> the loader of its ``interpreter`` module, in the
-# order ``auto`` tries them (tflite-runtime first, as a Pi OS 12 install has it).
-# Adding a runtime is adding an entry; the CLI and the trainer read the table.
-LOADERS: dict[str, Callable[[], Any]] = {"tflite-runtime": _tflite_runtime, "litert": _litert}
+# order ``auto`` tries them when the card has no timings (ai-edge-litert first: the
+# base install). Adding a runtime is adding an entry; the CLI and the trainer read it.
+LOADERS: dict[str, Callable[[], Any]] = {"litert": _litert, "tflite-runtime": _tflite_runtime}
 RUNTIMES = ("auto", *LOADERS)
 # auto: the fast kernels (XNNPACK, where a runtime has them for int8) if the model's
 # card records that their outputs stayed within MAX_FAST_STEPS int8 steps of the
-# built-in kernels when it was exported; else the built-in ones. exact: always the
-# built-in kernels (the same scores on every runtime, bit for bit). fast: XNNPACK
-# whatever the card measured (`spe info` shows the measured difference).
+# built-in kernels on its calibration photos when it was exported, and that they ran
+# at least MIN_FAST_SPEEDUP times faster (medians of interleaved repeats); else the
+# built-in ones. exact: always the built-in kernels (the same scores on every
+# runtime, bit for bit). fast: XNNPACK whatever the card measured (`spe info` shows it).
 KERNELS = ("auto", "exact", "fast")
-MAX_FAST_STEPS = 1
+MAX_FAST_STEPS = 3
+MIN_FAST_SPEEDUP = 1.5
 INSTALL_HINT = "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert"
 
 
@@ -78,16 +81,59 @@ def _quiet_stderr(quiet: bool) -> Iterator[None]:
 
 def fast_kernels_agree(measured: dict) -> bool:
     """The card's export check of a runtime's fast kernels passed: within MAX_FAST_STEPS
-    int8 steps of the built-in ones, and faster."""
+    int8 steps of the built-in ones, and faster by MIN_FAST_SPEEDUP (``faster``)."""
     steps = measured.get("fast_max_steps")
-    return steps is not None and steps <= MAX_FAST_STEPS and bool(measured.get("faster"))
+    return (isinstance(steps, (int, float)) and steps <= MAX_FAST_STEPS
+            and measured.get("faster") is True)
 
 
-def interpreter_module(runtime: str = "auto") -> tuple[Any, str]:
-    """The ``interpreter`` module of the chosen runtime and the runtime's name."""
+def kernels_reason(measured: dict) -> str:
+    """One line: which kernels ``auto`` uses for a runtime, and why (the card's figures)."""
+    steps, photos = measured.get("fast_max_steps"), measured.get("photos", "?")
+    fast, exact = measured.get("ms_fast"), measured.get("ms_exact")
+    speedup = (f"{exact / fast:.1f}x as fast ({fast:.2f} against {exact:.2f} ms/photo)"
+               if isinstance(fast, (int, float)) and isinstance(exact, (int, float)) and fast
+               else "speed not measured")
+    close = isinstance(steps, (int, float)) and steps <= MAX_FAST_STEPS
+    found = (f"at most {steps} int8 step(s) from the built-in kernels on {photos} photos "
+             f"(limit {MAX_FAST_STEPS}), {speedup}")
+    if fast_kernels_agree(measured):
+        return f"used by default: {found}"
+    why = "too far from the built-in kernels" if not close else (
+        f"not {MIN_FAST_SPEEDUP}x as fast")
+    return f"not used by default ({why}): {found}; --kernels fast uses them anyway"
+
+
+def fast_kernels_faster(ms_fast: float, ms_exact: float) -> bool:
+    """The export's speed test of the fast kernels (milliseconds per photo, medians)."""
+    return ms_fast * MIN_FAST_SPEEDUP <= ms_exact
+
+
+def expected_ms(card: ModelCard, runtime: str, kernels: str) -> float | None:
+    """Milliseconds per photo the card measured for ``runtime`` with the kernels the
+    ``kernels`` setting would choose there; None when the card has no such figure."""
+    measured = (card.kernels or {}).get(runtime, {}) if isinstance(card.kernels, dict) else {}
+    fast = kernels == "fast" or (kernels == "auto" and fast_kernels_agree(measured))
+    value = measured.get("ms_fast" if fast else "ms_exact")
+    if value is None and not fast:
+        value = ((card.cost or {}).get("ms_per_photo_one_thread") or {}).get(runtime)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def runtime_order(card: ModelCard, kernels: str) -> list[str]:
+    """The runtimes ``auto`` tries, fastest first by the card's measurements (those it
+    has none for keep the table's order, after the measured ones)."""
+    timed = {name: expected_ms(card, name, kernels) for name in LOADERS}
+    return sorted(LOADERS, key=lambda name: (timed[name] is None, timed[name] or 0.0))
+
+
+def interpreter_module(runtime: str = "auto",
+                       order: list[str] | None = None) -> tuple[Any, str]:
+    """The ``interpreter`` module of the chosen runtime and the runtime's name; ``auto``
+    takes the first installed of ``order`` (default: the table's order)."""
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    for name in (LOADERS if runtime == "auto" else [runtime]):
+    for name in ((order or list(LOADERS)) if runtime == "auto" else [runtime]):
         try:
             return LOADERS[name](), name
         except ImportError:
@@ -116,13 +162,7 @@ class Model:
             )
         if kernels not in KERNELS:
             raise UsageError(f"unknown kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
-        if runtime == "auto" and kernels != "exact" and self._fast_ok("litert", kernels):
-            try:  # the runtime with fast int8 kernels, where it is installed
-                module, self.runtime = interpreter_module("litert")
-            except RuntimeMissing:
-                module, self.runtime = interpreter_module(runtime)
-        else:
-            module, self.runtime = interpreter_module(runtime)
+        module, self.runtime = interpreter_module(runtime, runtime_order(self.card, kernels))
         self.kernels = "fast" if self._fast_ok(self.runtime, kernels) else "exact"
         # exact: the built-in kernels without the XNNPACK delegate. XNNPACK rounds
         # some int8 outputs differently (by one to two steps on the deep network),

@@ -37,3 +37,8 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     assert results["ledger"]["1000"]["rows"] == 1000 and "ledger at scale" in proc.stdout
     assert "cluster-score vs batch-score" in proc.stdout
     assert results["cluster"]["driver"]["ledger_rows"] == 10_000
+    # The default recipe's model beside the decode, under both runtimes.
+    cost = results["training"]["cost_against_decode"]
+    for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
+        assert cost[runtime]["of_decode"] > 0, runtime
+    assert "x the decode" in proc.stdout

@@ -20,7 +20,7 @@ def test_cv_reports_table_json_plots_and_verdict(tmp_path):
     assert spe_train("synth", str(data), "--n", "60", "--seed", "4").returncode == 0
     out = tmp_path / "cv"
     proc = spe_train("cv", str(data), "--folds", "3", "--epochs", "2", "--members", "2",
-                     "--out-dir", str(out))
+                     "--backbone", "none", "--out-dir", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "cv.json").read_text())
     assert report["folds"] == 3 and report["photos"] == 60

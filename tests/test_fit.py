@@ -96,7 +96,7 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
         "resize": "squash to square, cv2.INTER_AREA, EXIF orientation applied",
         "pixel_scaling": {"scale": 1 / 255, "offset": 0.0},
     }
-    assert card["target"]["transform"] == "log1p-std"  # the study's default
+    assert card["target"]["transform"] == "log1p-std"  # the networks' default
     training = card["training"]
     assert training["architecture"] == "deep"
     assert training["augment"] == ["flip", "shift", "zoom", "color"]
@@ -155,7 +155,8 @@ def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_
     card["expected_quality"]["spearman"]["mean"] = 0.95
     out.with_suffix(".json").write_text(json.dumps(card))
     before = out.read_bytes(), out.with_suffix(".json").read_bytes()
-    quick = ("--folds", "2", "--members", "1", "--epochs", "2", "--architecture", "deep-small")
+    quick = ("--folds", "2", "--members", "1", "--epochs", "2", "--architecture", "deep-small",
+             "--backbone", "none")
     refused = spe_train("fit", str(data), "--out", str(out), *quick)
     assert refused.returncode == 1, refused.stderr[-2000:]
     last = refused.stderr.strip().splitlines()[-1]
@@ -254,7 +255,7 @@ def test_fit_with_only_tflite_runtime_installed(tmp_path):
     make_synthetic(data, n=30, seed=9)
     out = tmp_path / "m.tflite"
     proc = spe_train("fit", str(data), "--out", str(out), "--folds", "2", "--members", "1",
-                     "--epochs", "1", "--architecture", "deep-small",
+                     "--epochs", "1", "--architecture", "deep-small", "--backbone", "none",
                      env={"PYTHONPATH": str(shim.parent)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "verified under tflite-runtime" in proc.stderr and "litert" not in proc.stderr

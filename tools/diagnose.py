@@ -50,7 +50,7 @@ def main() -> int:
     properties = np.array([[float(planted[s.path.name][p]) for p in PROPERTIES]
                            for s in dataset.samples])
     pixels, likes = load_pixels(dataset, 64), dataset.likes
-    options = FitOptions(seed=args.seed)
+    options = FitOptions(backbone="none", seed=args.seed)
     if args.architecture:
         options = replace(options, architecture=args.architecture)
     test = fold_indices(len(likes), 3, args.seed)[0]

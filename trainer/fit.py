@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.card import ModelCard, Target, card_path_for, write_card
-from scorer.runtime import fast_kernels_agree
+from scorer.runtime import kernels_reason
 
 from .card import build_card, read_previous_quality
 from .card_md import write_card_md
@@ -55,7 +55,14 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
     out.parent.mkdir(parents=True, exist_ok=True)
     dataset, pixels = _prepare(data_dir, options, echo)
     trend = _detrend(dataset, echo) if options.detrend else None
-    if options.folds >= 2:
+    if options.backbone != "none":
+        from .transfer import fit_on_backbone
+
+        if options.folds < 2:
+            raise TrainerError("a backbone's head is measured by cross-validation: --folds 2 "
+                               "or more (or --backbone none for a hold-out split)")
+        result = fit_on_backbone(dataset, pixels, out, options, echo, force)
+    elif options.folds >= 2:
         result = _fit_cross_validated(dataset, pixels, out, options, echo, force)
     else:
         result = _fit_hold_out(dataset, pixels, out, options, echo, force)
@@ -158,16 +165,19 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
 class _FoldExport:
     """After each fold: export its network to int8, run it in the scorer, keep the predictions."""
 
-    def __init__(self, folder: Path, pixels, likes, options: FitOptions, int8: np.ndarray):
+    def __init__(self, folder: Path, pixels, likes, options: FitOptions, int8: np.ndarray,
+                 calibration: dict | None = None):
         self.folder, self.pixels, self.likes = folder, pixels, likes
         self.options, self.int8, self.test_parts = options, int8, []
+        self.calibration = calibration or {}  # representative_set's sizes, if not its own
 
     def __call__(self, k, model, target, train_idx, test_idx) -> None:
         from .export import export_int8, representative_set, run_exported
 
         path = self.folder / f"fold{k + 1}.tflite"
         tflite = export_int8(model, representative_set(model, self.pixels[train_idx],
-                                                       self.options.seed, PIXEL_SCALE), PIXEL_SCALE)
+                                                       self.options.seed, PIXEL_SCALE,
+                                                       **self.calibration), PIXEL_SCALE)
         path.write_bytes(tflite)
         card = build_card(path, tflite, target, self.likes[train_idx], self.options, None, 0)
         write_card(path, card)
@@ -285,13 +295,15 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     timings: dict[str, float] = {}
     try:
         outputs = run_exported(tmp, check_pixels, timings)
-        card.kernels = measure_kernels(tmp, check_pixels, outputs, timings)
+        card.kernels = measure_kernels(tmp, check_pixels, outputs)
     finally:
         card_path_for(tmp).unlink(missing_ok=True)
     agreement = _agreement(outputs, target, keras_likes, actual)
     agreement["file"] = str(tmp)
+    scratch = options.backbone == "none"
     card.cost = {"size_bytes": len(tflite), "parameters": int(model.count_params()),
-                    "members": options.members, "flip_averaged": options.tta,
+                    "members": options.members if scratch else 1,
+                    "flip_averaged": options.tta and scratch,
                     "ms_per_photo_one_thread": timings,
                     "measured_on": f"{len(check_pixels)} photos, batches of 32, built-in kernels"}
     return card, agreement
@@ -314,7 +326,7 @@ def _agreement(outputs: dict[str, np.ndarray], target: Target, keras_likes: np.n
 
 
 def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: str | None,
-            echo) -> FitResult:
+            echo, plots: tuple[str, ...] = ("loss", "predicted")) -> FitResult:
     """Put the verified export in place with its card, and say what was made."""
     agreement.pop("int8_likes", None)
     exported = Path(agreement.pop("file"))
@@ -333,13 +345,10 @@ def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: s
          f"{cost['size_bytes'] / 1e6:.2f} MB, "
          + ", ".join(f"{ms:.2f} ms/photo on {name}" for name, ms in timings))
     for runtime, k in (card.kernels or {}).items():
-        used = fast_kernels_agree(k)
-        echo(f"fast kernels on {runtime}: at most {k['fast_max_steps']} int8 step(s) from the "
-             f"built-in ones on {k['photos']} photos, {k['ms_fast']:.2f} against "
-             f"{k['ms_exact']:.2f} ms/photo: " + ("spe uses them by default" if used else
-                                                   "spe keeps the built-in ones by default"))
+        echo(f"fast kernels on {runtime}: {kernels_reason(k)}")
     if sentence:
         echo(sentence)
-    echo(f"wrote {out}, {card_path_for(out)}, {out.with_suffix('.md')}, "
-         f"{out.with_suffix('.loss.png')} and {out.with_suffix('.predicted.png')}")
+    written = [str(card_path_for(out)), str(out.with_suffix(".md")),
+               *(str(out.with_suffix(f".{plot}.png")) for plot in plots)]
+    echo(f"wrote {out}, {', '.join(written[:-1])} and {written[-1]}")
     return FitResult(out, card, table)

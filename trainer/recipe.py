@@ -19,13 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The default stands on an ImageNet-trained backbone (docs/STUDY.md, round 5): its pooled
+# activations at these layers, a ridge head, the target chosen by cross-validation.
+BACKBONE = "mobilenet_v2"
+LAYERS: tuple[str, ...] = ("block_13_expand_relu", "block_14_expand_relu")
+IMG_SIZE = 160  # with a backbone
+TARGET_CANDIDATES = ("log1p-std", "standardize")  # with a backbone, unless --target is given
+
+# From-scratch networks (--backbone none):
+IMG_SIZE_SCRATCH = 64
 EPOCHS = 60  # an upper bound: early stopping in the folds decides
 BATCH_SIZE = 32
 VAL_SPLIT = 0.2  # only with --folds 0 (a single hold-out split, as the notebook did)
 SEED = 0
-IMG_SIZE = 64
 ARCHITECTURE = "deep"
-TARGET = "log1p-std"
+TARGET = "log1p-std"  # of the from-scratch networks
 AUGMENT: tuple[str, ...] = ("flip", "shift", "zoom", "color")
 EARLY_STOPPING = True
 EARLY_STOPPING_SPLIT = 0.15  # of the training photos of a fold
@@ -46,13 +54,19 @@ MIN_PHOTOS = 10
 
 @dataclass(frozen=True)
 class FitOptions:
+    """Every setting of a fit. ``img_size`` and ``target`` left as None take the
+    backbone's defaults, or the from-scratch networks' with ``backbone="none"``."""
+
+    backbone: str = BACKBONE
+    layers: tuple[str, ...] = LAYERS
+    given_weights: str | None = None  # a weights file a person brought (--backbone-weights)
     epochs: int = EPOCHS
     batch_size: int = BATCH_SIZE
     val_split: float = VAL_SPLIT
     seed: int = SEED
-    img_size: int = IMG_SIZE
+    img_size: int | None = None
     architecture: str = ARCHITECTURE
-    target: str = TARGET
+    target: str | None = None
     augment: tuple[str, ...] = AUGMENT
     early_stopping: bool = EARLY_STOPPING
     lr_plateau: bool = LR_PLATEAU
@@ -62,15 +76,25 @@ class FitOptions:
     tta: bool = TTA
     detrend: bool = False
 
+    def __post_init__(self) -> None:
+        scratch = self.backbone == "none"
+        if self.img_size is None:
+            object.__setattr__(self, "img_size", IMG_SIZE_SCRATCH if scratch else IMG_SIZE)
+        if self.target is None and scratch:
+            object.__setattr__(self, "target", TARGET)
+
 
 # Recipes as data: a name and what it changes from the defaults.
 RECIPES: dict[str, dict] = {
     "default": {},
+    # The default before the backbone: three deep networks trained from nothing, averaged.
+    "scratch": dict(backbone="none"),
     # The original notebook's recipe, kept by name for comparison.
-    "notebook": dict(architecture="notebook", target="raw", augment=(), early_stopping=False,
-                     lr_plateau=False, img_size=64, epochs=30, batch_size=32, folds=0, members=1),
+    "notebook": dict(backbone="none", architecture="notebook", target="raw", augment=(),
+                     early_stopping=False, lr_plateau=False, img_size=64, epochs=30,
+                     batch_size=32, folds=0, members=1),
     # The defaults before issue 11 (chosen on the classic synthetic rule alone).
-    "mirror": dict(architecture="mirror", augment=("flip",), early_stopping=True,
+    "mirror": dict(backbone="none", architecture="mirror", augment=("flip",), early_stopping=True,
                    lr_plateau=False, folds=0, members=1),
 }
 NOTEBOOK_RECIPE = RECIPES["notebook"]

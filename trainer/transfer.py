@@ -1,0 +1,132 @@
+"""Fit on a pretrained backbone: the default of `spe-train fit`.
+
+1. Prepare: the backbone's ImageNet weights (fetched once, checked by sha256)
+   and the pooled activations of the chosen layers for every photo.
+2. Measure: k-fold cross-validation of a ridge head on those features beside the
+   mean and the image-statistics ridge baselines, for each candidate target
+   transform; the best by Spearman is kept. Each fold's whole graph is also
+   exported to int8 and run by the scorer, so the int8 numbers are measured.
+3. Train: the ridge head on every photo (its strength by leave-one-out).
+4. Export: backbone cut + pooling + head as one int8 graph, verified under every
+   installed runtime; the card names the backbone and its weights.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from scorer.card import Target
+
+from .backbone import BACKBONES
+from .baselines import MeanBaseline, RidgeBaseline
+from .folds import FoldRun, fold_indices, ridge_sentence
+from .head import RidgeHead, extract, pooled_extractor, scoring_model
+from .metrics import format_table, regression_metrics
+from .plots import plot_predicted_vs_actual
+from .recipe import TARGET_CANDIDATES, FitOptions
+from .weights import load_weights
+
+WHAT = "the backbone with its ridge head"
+# Each fold's export only measures int8 against float: a smaller calibration than the
+# final export's (the backbone's predict is the slow part: 13 ms a photo at 160 px).
+FOLD_CALIBRATION = {"candidates": 400, "photos": 150}
+
+
+def fit_on_backbone(dataset, pixels: np.ndarray, out: Path, options: FitOptions,
+                    echo: Callable[[str], None], force: bool):
+    from .fit import _check_gate, _expected_quality, _export, _FoldExport, _report
+
+    backbone = BACKBONES[options.backbone]
+    weights = load_weights(backbone.weights, options.given_weights, echo)
+    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers)
+    likes = dataset.likes
+    echo(f"backbone {options.backbone} at {options.img_size} px, layers "
+         f"{', '.join(options.layers)}")
+    features = extract(extractor, pixels, echo)
+
+    run, target_name = choose_target(features, pixels, likes, options, echo)
+    with tempfile.TemporaryDirectory() as tmp:
+        int8 = np.zeros(len(likes))
+        exporter = _FoldExport(Path(tmp), pixels, likes, options, int8, FOLD_CALIBRATION)
+        for k, test_idx in enumerate(fold_indices(len(likes), options.folds, options.seed)):
+            train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+            target = Target.fit(target_name, likes[train_idx])
+            head = RidgeHead.fit(features[train_idx], target.forward(likes[train_idx]))
+            echo(f"fold {k + 1}/{options.folds}: exporting to int8 and scoring its "
+                 f"{len(test_idx)} photos with the scorer")
+            exporter(k, scoring_model(extractor, head), target, train_idx, test_idx)
+    run.predictions["int8"] = int8
+    run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
+        np.arange(len(likes)), idx)]) for idx in exporter.test_parts]
+    summary = run.summary
+    sentence = ridge_sentence(summary, options.folds, WHAT)
+    echo(sentence)
+    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
+
+    target = Target.fit(target_name, likes)
+    head = RidgeHead.fit(features, target.forward(likes))
+    echo(f"head: ridge on all {len(likes)} photos, strength {head.alpha:g} (leave-one-out)")
+    model = scoring_model(extractor, head)
+    card, agreement = _export(model, pixels, likes, target, out, options, dataset, echo, epochs=0)
+    card.training.update(target=target_name, backbone=_backbone_record(options),
+                         head={"kind": "ridge", "alpha": head.alpha,
+                               "features": int(features.shape[1])})
+    card.training.pop("given_weights", None)
+    rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
+            for name in ("cnn", "int8", "ridge", "mean")}
+    card.metrics = {
+        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold: the "
+                              "backbone with a ridge head fitted on the other folds",
+                       "n": int(len(likes)), "keras": rows["cnn"], "int8": rows["int8"],
+                       "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]},
+        "cross_validation": {"folds": options.folds, "summary": summary},
+    }
+    card.expected_quality = _expected_quality(summary, sentence)
+    table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
+                          "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
+                         len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
+                                                        "photos:", 1)
+    plot_predicted_vs_actual(likes, run.predictions["int8"], out.with_suffix(".predicted.png"),
+                             f"{options.folds}-fold cross-validation, int8, out of fold")
+    return _report(out, card, table, agreement, sentence, echo, plots=("predicted",))
+
+
+def _backbone_record(options: FitOptions) -> dict:
+    source = BACKBONES[options.backbone].weights
+    return {"name": options.backbone, "layers": list(options.layers),
+            "pooling": "global average", "weights": source.to_json()}
+
+
+def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[FoldRun, str]:
+    """Cross-validate the head for each candidate target; keep the best by Spearman."""
+    candidates = (options.target,) if options.target else TARGET_CANDIDATES
+    runs = {name: head_folds(features, pixels, likes, options, name) for name in candidates}
+    best = max(runs, key=lambda name: runs[name].summary["cnn"]["spearman"]["mean"])
+    for name, run in runs.items():
+        s = run.summary["cnn"]["spearman"]
+        echo(f"target {name}: Spearman {s['mean']:.3f} ± {s['std']:.3f} "
+             f"({options.folds}-fold cross-validation)" + ("  <- kept" if name == best else ""))
+    return runs[best], best
+
+
+def head_folds(features: np.ndarray, pixels: np.ndarray, likes: np.ndarray,
+               options: FitOptions, target_name: str) -> FoldRun:
+    """Out-of-fold predictions of the ridge head and of the two baselines."""
+    run = FoldRun({name: np.zeros(len(likes)) for name in ("cnn", "ridge", "mean")})
+    run.per_fold = {name: [] for name in run.predictions}
+    for test_idx in fold_indices(len(likes), options.folds, options.seed):
+        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+        target = Target.fit(target_name, likes[train_idx])
+        head = RidgeHead.fit(features[train_idx], target.forward(likes[train_idx]))
+        run.predictions["cnn"][test_idx] = target.inverse(head.predict(features[test_idx]))
+        for baseline in (RidgeBaseline(), MeanBaseline()):
+            fitted = baseline.fit(pixels[train_idx], likes[train_idx])
+            run.predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
+        for name in run.predictions:
+            run.per_fold[name].append(regression_metrics(
+                likes[test_idx], run.predictions[name][test_idx], likes[train_idx]))
+    return run
