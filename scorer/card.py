@@ -177,7 +177,8 @@ class ModelCard:
         backbone = self.training.get("backbone")
         if not isinstance(backbone, dict):
             return None
-        weights = backbone.get("weights") if isinstance(backbone.get("weights"), dict) else {}
+        given = backbone.get("weights")
+        weights: dict[str, Any] = given if isinstance(given, dict) else {}
         return (f"{backbone.get('name', '?')} ({weights.get('origin', '?')}; weights sha256 "
                 f"{str(weights.get('sha256', '?'))[:16]}..., from {weights.get('source', '?')}; "
                 f"licence: {weights.get('licence', '?')})")

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import SAMPLES, spe, spe_train
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("backbone")]  # one fit, one worker
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
