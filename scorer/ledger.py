@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .csvrows import Unparsed, first_line_length, line_ends, records, whole_length
 from .errors import OutputError
 from .known import (
     Coverage,
@@ -49,6 +50,7 @@ HEADER = ",".join(COLUMNS) + "\r\n"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 READ_CHUNK = 4 * 1024 * 1024  # the CSV is read in pieces, never whole
 INDEX_EVERY_ROWS = 50_000  # rows read or appended past the index before it is rewritten
+MAX_ROTATED_BYTES = 1 << 30  # a rotated copy is read this far at most (uncompressed)
 
 
 def neutralise(text: str) -> str:
@@ -122,7 +124,7 @@ def ends_in_whole_row(head: bytes, tail: bytes) -> bool:
     """
     if tail.count(b'"') % 2:
         return False
-    header_line = head[: head.find(b"\n") + 1]  # only the header and the tail are parsed
+    header_line = head[: first_line_length(head)]  # only the header and the tail are parsed
     text = (header_line + tail).decode("utf-8", "replace")
     lines = list(csv.reader(io.StringIO(text, newline="")))
     if not lines or (header := accepted_header(lines[0])) is None:
@@ -153,27 +155,15 @@ def rotated_siblings(path: Path) -> list[Path]:
 
 
 def _first_line(fd: int, size: int) -> bytes:
-    """The header line with its newline (or all there is, if it has none)."""
+    """The header line with its line end (or all there is, if none ends in 64 KiB)."""
     data = os.pread(fd, min(size, 65536), 0) if size else b""
-    newline = data.find(b"\n")
-    return data[: newline + 1] if newline >= 0 else data
+    length = first_line_length(data)
+    return data[:length] if length else data
 
 
-def complete_length(data: bytes) -> int:
-    """Length of the longest prefix of ``data`` made of whole rows.
-
-    A row ends at a newline outside quotes; quotes balance inside whole rows,
-    so a newline is a row end when an even number of quotes precede it.
-    """
-    end = len(data)
-    while end > 0:
-        newline = data.rfind(b"\n", 0, end)
-        if newline < 0:
-            return 0
-        if data.count(b'"', 0, newline) % 2 == 0:
-            return newline + 1
-        end = newline
-    return 0
+def _is_torn_header(data: bytes) -> bool:
+    """A crash while spe wrote the header: the start of our own header, nothing else."""
+    return HEADER.encode("utf-8").startswith(data)
 
 
 class Ledger:
@@ -224,13 +214,14 @@ class Ledger:
         assert self.path is not None
         size = os.fstat(fd).st_size
         header_line = _first_line(fd, size)
-        if size and not header_line.endswith(b"\n"):
+        if size and not header_line.endswith((b"\n", b"\r")):
             if ends_in_whole_row(b"", header_line):  # a header that lost its newline
                 self._write(fd, b"\r\n")
                 header_line, size = header_line + b"\r\n", size + 2
-            else:  # torn by a crash before its first newline
+            elif _is_torn_header(header_line):  # torn by a crash while writing the header
                 os.ftruncate(fd, 0)
                 self.repaired_bytes, header_line, size = size, b"", 0
+            # else: not ours (a token, minified JSON): refused below, left as it was
         if size:
             columns = accepted_header(next(csv.reader(io.StringIO(
                 header_line.decode("utf-8", "replace"), newline="")), []))
@@ -260,14 +251,23 @@ class Ledger:
 
     def _read_rows(self, fd: int, start: int, size: int, header_line: bytes) -> int:
         """Learn the whole rows in [start, size), in chunks; settle what ends the file:
-        a last row that only lacks its newline is ended, a half row is cut off."""
+        a last row that only lacks its line end is ended, a torn last line is cut off.
+        Lines that parse as no row are kept as they are, and said once."""
         pos, carry, count = start, b"", 0
+        unparsed, line = Unparsed(), 1 if start == len(header_line) else 0
         while pos < size:
             chunk = carry + os.pread(fd, min(READ_CHUNK, size - pos), pos)
             pos = min(size, pos + READ_CHUNK)
-            whole = complete_length(chunk)  # the chunk starts at a row boundary
-            count += self._remember(chunk[:whole])
+            whole = whole_length(chunk)  # the chunk starts at a line boundary
+            count += self._remember(chunk[:whole], unparsed=unparsed,
+                                    first_line=line + 1 if line else 0)
+            if line:
+                line += line_ends(chunk[:whole])
             carry = chunk[whole:]
+        if unparsed.count:
+            where = f" (the first at line {unparsed.first_line})" if line else ""
+            log.warning("%s: %d line(s) are not rows of its columns%s: kept as they are, "
+                        "and not read", self.path, unparsed.count, where)
         if carry:
             if ends_in_whole_row(header_line, carry):
                 # A last row that lost only its newline (a person's editor, a
@@ -280,14 +280,13 @@ class Ledger:
                 self.repaired_bytes = len(carry)
         return count
 
-    def _remember(self, data: bytes, columns: tuple[str, ...] | None = None) -> int:
-        """Learn the keys of the whole rows in ``data``; returns how many rows."""
+    def _remember(self, data: bytes, columns: tuple[str, ...] | None = None,
+                  unparsed: Unparsed | None = None, first_line: int = 0) -> int:
+        """Learn the keys of the rows in ``data`` (whole lines); returns how many rows."""
         columns = columns or self.columns
         at = {name: columns.index(name) for name in ("path", "sha256", "model", "status")}
         ok, failed = [], []
-        for cells in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
-            if len(cells) != len(columns):
-                continue  # a damaged row from elsewhere: ignored, never rewritten
+        for cells in records(data, len(columns), first_line, unparsed):
             sha256, model = cells[at["sha256"]], cells[at["model"]]
             if cells[at["status"]] == "ok":
                 ok.append(ok_key(sha256, model))
@@ -304,20 +303,31 @@ class Ledger:
             try:
                 opener = gzip.open if sibling.suffix == ".gz" else open
                 with opener(sibling, "rb") as handle:
-                    header = handle.readline()
-                    columns = accepted_header(next(csv.reader(io.StringIO(
-                        header.decode("utf-8", "replace"), newline="")), []))
-                    if columns is None:
-                        continue
-                    carry = b""
-                    while block := handle.read(READ_CHUNK):
-                        data = carry + block
-                        whole = complete_length(data)
-                        self._remember(data[:whole], columns)
-                        carry = data[whole:]
+                    self._read_rotated_copy(sibling, handle)
             except (OSError, EOFError, csv.Error) as exc:
                 log.warning("%s: cannot read this rotated copy (%s); photos only it "
                             "records may be scored again", sibling, exc)
+
+    def _read_rotated_copy(self, sibling: Path, handle: io.BufferedIOBase) -> None:
+        start = handle.read(65536)
+        length = first_line_length(start)
+        columns = accepted_header(next(csv.reader([start[:length].decode(
+            "utf-8", "replace")]), [])) if length else None
+        if columns is None:
+            return
+        carry, read = start[length:], len(start)
+        while True:
+            whole = whole_length(carry)
+            self._remember(carry[:whole], columns)
+            carry = carry[whole:]
+            if read >= MAX_ROTATED_BYTES:
+                log.warning("%s: only its first %d MiB were read (a rotated copy that "
+                            "large is not one of ours)", sibling, MAX_ROTATED_BYTES >> 20)
+                return
+            block = handle.read(READ_CHUNK)
+            if not block:
+                return
+            carry, read = carry + block, read + len(block)
 
     def _save_index(self, fd: int) -> None:
         assert self.path is not None

@@ -352,6 +352,9 @@ def distil(
     epochs: int = typer.Option(10, "--epochs", min=1, envvar="SPE_EPOCHS",
                                help="Passes over all the views."),
     seed: int = Seed,
+    img_size: int | None = typer.Option(None, "--img-size", min=16, max=512,
+                                        envvar="SPE_IMG_SIZE", show_default="the teacher's",
+                                        help="The student's input side, in pixels."),
     note: str = typer.Option("", envvar="SPE_NOTE", show_default="the teacher's",
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
@@ -367,7 +370,7 @@ def distil(
         _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
-                        epochs=epochs, seed=seed, echo=_echo)
+                        epochs=epochs, seed=seed, echo=_echo, img_size=img_size)
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)

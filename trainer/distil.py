@@ -54,10 +54,20 @@ def augmented_copies(pixels: np.ndarray, copies: int, seed: int) -> np.ndarray:
     return np.concatenate(views)
 
 
+def _shrink(images: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+                     for image in images])
+
+
 def distil(teacher_path: str | os.PathLike[str], data_dir: str | os.PathLike[str],
            out: str | os.PathLike[str], architecture: str = "deep", copies: int = COPIES,
-           epochs: int = EPOCHS, seed: int = 0, echo: Callable[[str], None] = print):
-    """Train one ``architecture`` network on the teacher's answers; export and verify it."""
+           epochs: int = EPOCHS, seed: int = 0, echo: Callable[[str], None] = print,
+           img_size: int | None = None):
+    """Train one ``architecture`` network on the teacher's answers; export and verify it.
+    ``img_size``: the student's input side (default the teacher's); the teacher labels
+    its views at its own size, the student learns them shrunk to its own."""
     from . import fit as fit_module
     from .export import run_exported
 
@@ -78,9 +88,13 @@ def distil(teacher_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
     answers = next(iter(run_exported(teacher_path, views, first_only=True).values()))
     teacher_check = next(iter(run_exported(teacher_path, pixels[check_idx],
                                            first_only=True).values()))
-    options = replace(FitOptions(), architecture=architecture, img_size=teacher.height,
+    size = img_size or teacher.height
+    options = replace(FitOptions(backbone="none"), architecture=architecture, img_size=size,
                       augment=(), early_stopping=False, folds=0, members=1, seed=seed)
-    echo(f"student: one {architecture} network, {epochs} passes over the {len(views)} views")
+    if size != teacher.height:
+        views, pixels = _shrink(views, size), load_pixels(dataset, size)
+    echo(f"student: one {architecture} network at {size} px, {epochs} passes over the "
+         f"{len(views)} views")
     student, history, _ = train(views, answers, options, epochs=epochs, seed=seed, echo=echo)
     student_check = predict_raw(student, pixels[check_idx])
     agreement = {
