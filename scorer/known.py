@@ -7,23 +7,35 @@ each fact is one 8-byte key (a BLAKE2b digest of the cells it is about; two
 different facts collide with a chance of about 1 in 10^13 at a million rows),
 kept in a sorted numpy array, with a small Python set for the keys learned
 since. The array is saved beside the CSV (``.NAME.index``) with what it covers
-(the CSV's first bytes up to an offset, a fingerprint of the last 4 KiB before
-it, and the rotated copies it read), so a start loads 8 MB and reads only the
-rows appended since. The CSV stays the truth: an index that does not match it
-(missing, older, the CSV replaced, edited or rotated) is rebuilt from it.
+(the CSV's first bytes up to an offset, their digest, the file's identity and
+change time, and the rotated copies it read), so a start loads 8 MB and reads
+only the rows appended since. The CSV stays the truth: an index that does not
+match it (missing, damaged, older, the CSV replaced, edited anywhere or rotated)
+is rebuilt from it, with one log line.
+
+Unchanged since the index was written (same inode, same change time) is
+trusted at once; otherwise (rows appended by a run that was killed before it
+rewrote the index, or an edit) the covered bytes are hashed again (a fraction
+of a second for 100 MB) and must match. The index carries a checksum of its
+own contents and is written whole (ownfiles.py), never through a symlink.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-FINGERPRINT_BYTES = 4096
-INDEX_VERSION = 1
+from .ownfiles import read_own, replaced
+
+log = logging.getLogger("spe.ledger")
+INDEX_VERSION = 2
+DIGEST_CHUNK = 1 << 22
 
 
 def _key(*cells: str) -> int:
@@ -92,18 +104,27 @@ class Coverage:
     device: int
     inode: int
     offset: int  # the CSV's bytes [0, offset) are whole rows the keys include
-    fingerprint: str  # sha256 of the FINGERPRINT_BYTES before offset
+    changed_ns: int  # the CSV's change time when the index was written
+    digest: str  # sha256 of the CSV's bytes [0, offset)
     rotated: str  # the rotated copies read: names, sizes and mtimes
 
     @classmethod
     def of(cls, fd: int, offset: int, rotated: str) -> Coverage:
         info = os.fstat(fd)
-        return cls(info.st_dev, info.st_ino, offset, fingerprint(fd, offset), rotated)
+        return cls(info.st_dev, info.st_ino, offset, info.st_ctime_ns, digest_of(fd, offset),
+                   rotated)
 
 
-def fingerprint(fd: int, offset: int) -> str:
-    start = max(0, offset - FINGERPRINT_BYTES)
-    return hashlib.sha256(os.pread(fd, offset - start, start)).hexdigest()
+def digest_of(fd: int, offset: int) -> str:
+    """sha256 of the file's first ``offset`` bytes, read in pieces."""
+    digest, pos = hashlib.sha256(), 0
+    while pos < offset:
+        chunk = os.pread(fd, min(DIGEST_CHUNK, offset - pos), pos)
+        if not chunk:
+            break
+        digest.update(chunk)
+        pos += len(chunk)
+    return digest.hexdigest()
 
 
 def rotated_fingerprint(paths: list[Path]) -> str:
@@ -121,37 +142,75 @@ def index_path_for(csv_path: Path) -> Path:
     return csv_path.with_name(f".{csv_path.name}.index")
 
 
+def _checksum(ok: np.ndarray, failed: np.ndarray, fields: str) -> str:
+    digest = hashlib.sha256(fields.encode("utf-8", "surrogatepass"))
+    digest.update(np.ascontiguousarray(ok, np.uint64).tobytes())
+    digest.update(np.ascontiguousarray(failed, np.uint64).tobytes())
+    return digest.hexdigest()
+
+
+def _fields(device: int, inode: int, offset: int, changed_ns: int, digest: str,
+            rotated: str) -> str:
+    return f"{INDEX_VERSION}|{device}|{inode}|{offset}|{changed_ns}|{digest}|{rotated}"
+
+
 def load_index(path: Path, fd: int, rotated: str) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(ok keys, failed keys, offset covered) if the index at ``path`` matches the open
-    CSV ``fd`` (same file, its covered bytes unchanged, same rotated copies), else None."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["version"]) != INDEX_VERSION:
-                return None
-            info = os.fstat(fd)
-            offset = int(data["offset"])
-            if (int(data["device"]), int(data["inode"])) != (info.st_dev, info.st_ino):
-                return None
-            if offset > info.st_size or str(data["rotated"]) != rotated:
-                return None
-            if str(data["fingerprint"]) != fingerprint(fd, offset):
-                return None
-            return np.asarray(data["ok"]), np.asarray(data["failed"]), offset
-    except (OSError, KeyError, ValueError, EOFError):
+    CSV ``fd`` (same file, its covered bytes unchanged, same rotated copies), else None
+    (a missing index silently; any other mismatch or damage with one log line)."""
+    raw = read_own(path)
+    if raw is None:
         return None
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            ok, failed = np.asarray(data["ok"], np.uint64), np.asarray(data["failed"], np.uint64)
+            saved = (int(data["device"]), int(data["inode"]), int(data["offset"]),
+                     int(data["changed_ns"]), str(data["digest"]), str(data["rotated"]))
+            intact = (int(data["version"]) == INDEX_VERSION
+                      and str(data["checksum"]) == _checksum(ok, failed, _fields(*saved)))
+    except Exception as exc:  # noqa: BLE001 - any damage (zip, numpy, a flipped byte) is one line
+        log.warning("%s: damaged (%s): rebuilt from the CSV", path, type(exc).__name__)
+        return None
+    reason = "damaged (checksum)" if not intact else _mismatch(saved, fd, rotated)
+    if reason:
+        log.warning("%s: %s: rebuilt from the CSV", path, reason)
+        return None
+    return ok, failed, saved[2]
+
+
+def _mismatch(saved: tuple, fd: int, rotated: str) -> str:
+    device, inode, offset, changed_ns, digest, saved_rotated = saved
+    info = os.fstat(fd)
+    if (device, inode) != (info.st_dev, info.st_ino):
+        return "written for another file at that name"
+    if offset > info.st_size:
+        return "the CSV is shorter than what it covers"
+    if saved_rotated != rotated:
+        return "the rotated copies changed"
+    if changed_ns != info.st_ctime_ns and digest != digest_of(fd, offset):
+        return "the CSV was changed inside the rows it covers"
+    return ""
 
 
 def save_index(path: Path, coverage: Coverage, ok: np.ndarray, failed: np.ndarray) -> None:
-    """Write the index whole (a temporary name, then a rename); a failure only costs a
-    rebuild at the next start."""
-    tmp = path.with_name(f"{path.name}.tmp.npz")
+    """Write the index whole, with its checksum; a failure only costs a rebuild later."""
+    fields = _fields(coverage.device, coverage.inode, coverage.offset, coverage.changed_ns,
+                     coverage.digest, coverage.rotated)
     try:
-        np.savez(tmp, version=INDEX_VERSION, device=coverage.device, inode=coverage.inode,
-                 offset=coverage.offset, fingerprint=coverage.fingerprint,
-                 rotated=coverage.rotated, ok=ok, failed=failed)
-        os.replace(tmp, path)
+        with replaced(path) as handle:
+            np.savez(handle, version=INDEX_VERSION, device=coverage.device,
+                     inode=coverage.inode, offset=coverage.offset,
+                     changed_ns=coverage.changed_ns, digest=coverage.digest,
+                     rotated=coverage.rotated, ok=ok, failed=failed,
+                     checksum=_checksum(ok, failed, fields))
+    except OSError as exc:
+        log.warning("%s: cannot write (%s): the next start reads the whole CSV", path,
+                    exc.strerror or exc)
+
+
+def forget_index(path: Path) -> None:
+    """Remove an index that no longer describes its CSV (never its target, if a link)."""
+    try:
+        os.unlink(path)
     except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        pass

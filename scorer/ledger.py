@@ -34,6 +34,7 @@ from .known import (
     Coverage,
     KnownKeys,
     failed_key,
+    forget_index,
     index_path_for,
     load_index,
     ok_key,
@@ -186,6 +187,10 @@ class Ledger:
         self._rotated_read = False  # once, at start: reopens keep what is known
         self._rotated = ""  # the rotated copies read, for the index
         self._unindexed = 0  # rows appended since the index was written
+        # Keys learned from a file that is no longer at the path (deleted or replaced
+        # while spe ran): still known in memory, but never written into the new file's
+        # index, which must describe only what that file and its rotated copies say.
+        self._carried = False
         self.open()
 
     def open(self) -> None:
@@ -331,6 +336,9 @@ class Ledger:
 
     def _save_index(self, fd: int) -> None:
         assert self.path is not None
+        if self._carried:
+            forget_index(index_path_for(self.path))
+            return
         coverage = Coverage.of(fd, os.fstat(fd).st_size, self._rotated)
         save_index(index_path_for(self.path), coverage, self._ok.compact(),
                    self._failed.compact())
@@ -380,6 +388,7 @@ class Ledger:
             log.warning("%s was deleted or replaced: writing to the file now at that path",
                         self.path)
             self.close()
+            self._carried = True
         if self._fd is None:
             self.open()
         assert self._fd is not None
