@@ -120,7 +120,7 @@ class Engine:
                   and self.ledger.has_failed(display, raw.sha256, model_id)):
                 item.skipped_as = "failed"
             else:
-                item.pixels = self._decode(path, raw.data)
+                item.pixels = self._decode(path, raw.data, raw.sha256)
         except PhotoGone as exc:
             if self.missing_ok:
                 item.skipped_as = "gone"
@@ -181,10 +181,10 @@ class Engine:
             except PhotoError as exc:
                 item.pixels, item.error = None, exc.reason
 
-    def _decode(self, path: str, data: bytes) -> np.ndarray:
+    def _decode(self, path: str, data: bytes, sha256: str) -> np.ndarray:
         if self.journal is None:
             return decode_rgb(data, self.model.size, self.max_pixels, self.budget)
-        refused = self.journal.refused(path)
+        refused = self.journal.refused(path, sha256)
         if refused:
             raise PhotoError(refused)
         # A photo that was being decoded when the daemon died is decoded alone, so
@@ -192,8 +192,8 @@ class Engine:
         # The journal records the decode itself, from the moment its memory is held:
         # a photo only waiting for memory when the daemon died did not kill it (a
         # photo waiting at two kills in a row was refused as a killer).
-        decoding = self.journal.decoding(path)
-        if path in self.journal.suspects and self.budget is not None:
+        decoding = self.journal.decoding(path, sha256)
+        if self.journal.is_suspect(path, sha256) and self.budget is not None:
             with self.budget.hold(self.budget.limit):
                 return decode_rgb(data, self.model.size, self.max_pixels, during=decoding)
         return decode_rgb(data, self.model.size, self.max_pixels, self.budget, decoding)
