@@ -34,6 +34,8 @@ class Inbox:
         # passes over them while their size and mtime stay the same.
         self._handled: dict[str, Stat] = {}
         self._reported: dict[str, str] = {}  # unreadable folders already logged, and why
+        # Photos whose move failed: when to try again, and how many tries so far.
+        self._move_retry: dict[str, tuple[float, int]] = {}
 
     def wanted(self, path: str) -> bool:
         """A photo in the inbox (not in processed/failed, junk or temporary)."""
@@ -95,9 +97,12 @@ class Inbox:
             self._handled[path] = stat
 
     def prune(self) -> int:
-        """Forget handled files that are gone or changed (a changed one is new work)."""
+        """Forget handled files that are gone or changed (a changed one is new work), and
+        those whose failed move is due again (the scan finds them scored, and moves them)."""
         stale = [p for p, s in self._handled.items() if self._stat(p) != s]
-        for path in stale:
+        now = time.monotonic()
+        due = [p for p, (at, _) in self._move_retry.items() if at <= now and p in self._handled]
+        for path in {*stale, *due}:
             del self._handled[path]
         return len(stale)
 
@@ -108,25 +113,41 @@ class Inbox:
         between the check and the rename): it is put back, to be scored as new.
         A failed move leaves the photo in the inbox and nothing in ``target``.
         """
-        destination = free_name(target / Path(path).relative_to(self.root))
         try:
+            destination = free_name(target / Path(path).relative_to(self.root))
             destination.parent.mkdir(parents=True, exist_ok=True)
             _move_whole(path, destination)
-        except OSError as exc:
-            log.warning("cannot move %s to %s: %s", display_path(path), target,
-                        exc.strerror or exc)
-            self.remember(path, self._stat(path))  # its row is written: not scored again
+        except (OSError, ValueError) as exc:
+            self._move_failed(path, target, exc)
             return True
+        self._move_retry.pop(path, None)
+        log.info("moved %s to %s", display_path(path), display_path(destination))
         moved = current_identity(destination)
         if identity is None or _same_file(identity, moved):
             return True
-        if not os.path.lexists(path):
-            os.rename(destination, path)
+        try:
+            if not os.path.lexists(path):
+                os.rename(destination, path)
+        except OSError as exc:
+            log.warning("cannot put %s back: %s", display_path(destination), exc.strerror)
         log.warning("%s was replaced while being moved; scoring it again", display_path(path))
         return False
 
+    def _move_failed(self, path: str, target: Path, exc: Exception) -> None:
+        """Leave the photo where it is (its row is written: not scored again) and try the
+        move again later, waiting twice as long after each failure (up to an hour)."""
+        _, tries = self._move_retry.get(path, (0.0, 0))
+        wait = min(MOVE_RETRY_MAX, MOVE_RETRY_FIRST * 2 ** tries)
+        self._move_retry[path] = (time.monotonic() + wait, tries + 1)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        log.warning("cannot move %s to %s: %s; it stays in the inbox, tried again in %d s",
+                    display_path(path), display_path(target), reason, wait)
+        self.remember(path, self._stat(path))
+
 
 NAME_MAX = 255  # bytes, on every Linux file system the inbox is likely to be on
+MOVE_RETRY_FIRST = 60.0  # seconds before a failed move is tried again; doubled each time
+MOVE_RETRY_MAX = 3600.0
 
 
 def free_name(destination: Path) -> Path:
