@@ -86,8 +86,10 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
 
 
 def count_folders(folder: Path) -> int:
-    """The folder and every folder under it (symlinks not followed), as watchdog watches."""
-    return 1 + sum(len(dirs) for _, dirs, _ in os.walk(folder))
+    """The folder and every folder under it, as watchdog watches them: a symlink to a
+    folder is neither followed nor counted (os.walk lists it among the folders)."""
+    return 1 + sum(sum(1 for d in dirs if not os.path.islink(os.path.join(root, d)))
+                   for root, dirs, _ in os.walk(folder))
 
 
 def _watched_folders(observer: Any) -> int | None:

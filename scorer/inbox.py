@@ -2,8 +2,11 @@
 
 Symlinks in the inbox are not followed (each gets an error row from the
 engine), so a link dropped into a shared inbox cannot make the daemon read a
-file outside it. A folder named like a photo (``x.jpg/``) is a folder: the
-photos inside it are scored. Temporary and junk names wait for their rename.
+file outside it; nor are symlinked folders, wherever they appear (in the inbox at
+start, inside a folder moved in, or reported by watchdog as a created folder):
+every path scanned or reported is resolved and must lie inside the inbox. A
+folder named like a photo (``x.jpg/``) is a folder: the photos inside it are
+scored. Temporary and junk names wait for their rename.
 """
 
 from __future__ import annotations
@@ -37,8 +40,14 @@ class Inbox:
         # Photos whose move failed: when to try again, and how many tries so far.
         self._move_retry: dict[str, tuple[float, int]] = {}
 
+    def inside(self, path: str | Path) -> bool:
+        """``path``'s folder, with every symlink in it resolved, lies in the inbox."""
+        real = Path(os.path.realpath(os.path.dirname(path)))
+        return real == self.root or self.root in real.parents
+
     def wanted(self, path: str) -> bool:
-        """A photo in the inbox (not in processed/failed, junk or temporary)."""
+        """A photo in the inbox (not in processed/failed, junk or temporary), reached
+        through no symlinked folder."""
         p = Path(path)
         if not is_photo_name(p.name):
             return False
@@ -46,13 +55,31 @@ class Inbox:
             relative = p.relative_to(self.root)
         except ValueError:
             return False
+        if not self.inside(p):
+            self._linked_folder(p.parent)
+            return False
         if any(is_junk_dir(part) for part in relative.parts[:-1]):
             return False
         return not any(p == ex or ex in p.parents for ex in self.excluded)
 
+    def _linked_folder(self, folder: Path) -> None:
+        key = str(folder)
+        if self._reported.get(key) != "linked":
+            self._reported[key] = "linked"
+            log.warning("passed over %s: a symlinked folder (or inside one); spe reads only "
+                        "what lies in the inbox itself", display_path(folder))
+
     def scan(self, folder: Path, skip: Callable[[str], bool]) -> Iterator[tuple[str, Stat]]:
-        """Every wanted photo under ``folder`` not handled yet (nor ``skip``ped), with its stat."""
+        """Every wanted photo under ``folder`` not handled yet (nor ``skip``ped), with its stat.
+        A symlinked ``folder`` (watchdog reports a link to a folder as a created folder) is
+        passed over: os.walk would follow it, though it follows none of those below."""
+        if os.path.islink(folder) or not self.inside(folder / "x"):
+            self._linked_folder(folder)
+            return
         for root, dirs, files in os.walk(folder, onerror=self._unreadable):
+            for linked in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+                self._linked_folder(Path(root, linked))  # os.walk lists it, never enters it
+                dirs.remove(linked)
             dirs[:] = [d for d in dirs if not is_junk_dir(d)
                        and Path(root, d).resolve() not in self.excluded]
             for name in files:

@@ -1,0 +1,76 @@
+"""Nothing outside the inbox: symlinked folders are passed over wherever they appear
+(round three of "nothing lost", items 5 and 12). A real daemon on a real inotify watch."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from tests.daemon import Daemon
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+
+@pytest.fixture
+def outside(tmp_path, burst):
+    """A folder outside the inbox with two photos in it (another user's, say)."""
+    folder = tmp_path / "private"
+    folder.mkdir()
+    for photo in burst[10:12]:
+        shutil.copy(photo, folder / photo.name)
+    return folder
+
+
+def _untouched(outside, burst) -> None:
+    assert sorted(p.name for p in outside.iterdir()) == sorted(p.name for p in burst[10:13])
+
+
+def test_a_link_to_a_folder_in_the_inbox_at_start(tmp_path, burst, outside):
+    """Before, the daemon refused to start: "the inotify watch limit is reached (only 1
+    of 2 folders could be watched)"."""
+    inbox, processed = tmp_path / "inbox", tmp_path / "processed"
+    inbox.mkdir()
+    (inbox / "link").symlink_to(outside, target_is_directory=True)
+    shutil.copy(burst[0], inbox / "mine.jpg")
+    daemon = Daemon(inbox, tmp_path / "scores.csv", "--processed", str(processed))
+    try:
+        rows = daemon.wait_rows(1)
+        shutil.copy(burst[12], outside / burst[12].name)  # saved there later
+        time.sleep(1.5)
+        rows = daemon.rows()
+        assert [r["path"] for r in rows] == [str(inbox / "mine.jpg")]
+    finally:
+        assert daemon.stop() == 0
+    _untouched(outside, burst)
+    assert "passed over" in daemon.log_text() and "symlinked folder" in daemon.log_text()
+
+
+@pytest.mark.parametrize("how", ["a folder holding a link", "the link itself"])
+def test_a_link_to_a_folder_moved_into_the_inbox(tmp_path, burst, outside, how):
+    """Before, the scan of the folder moved in walked into the link: the outside folder's
+    photos were scored and moved into processed/ (and photos saved there later too)."""
+    inbox, processed = tmp_path / "inbox", tmp_path / "processed"
+    inbox.mkdir()
+    daemon = Daemon(inbox, tmp_path / "scores.csv", "--processed", str(processed))
+    try:
+        staged = tmp_path / "staged"
+        if how == "the link itself":
+            staged.symlink_to(outside, target_is_directory=True)
+        else:
+            staged.mkdir()
+            (staged / "link").symlink_to(outside, target_is_directory=True)
+            shutil.copy(burst[1], staged / "mine.jpg")
+        staged.rename(inbox / "upload")
+        time.sleep(1.0)
+        shutil.copy(burst[12], outside / burst[12].name)  # saved there later
+        shutil.copy(burst[2], inbox / "after.jpg")
+        rows = daemon.wait_rows(2 if how != "the link itself" else 1)
+        time.sleep(1.0)
+        names = sorted(r["path"].rsplit("/", 1)[-1] for r in daemon.rows())
+        expected = ["after.jpg"] + (["mine.jpg"] if how != "the link itself" else [])
+        assert names == sorted(expected), rows
+    finally:
+        assert daemon.stop() == 0
+    _untouched(outside, burst)
