@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import fnmatch
 import glob
 import os
+import re
 from collections.abc import Iterable, Iterator
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
@@ -82,7 +84,7 @@ def expand(paths: Iterable[str], recursive: bool = False,
         elif os.path.lexists(given):
             add(given)
         elif glob.has_magic(given):
-            matches = sorted(glob.glob(given, recursive=recursive))
+            matches = matching(given, recursive)
             if not matches:
                 unmatched.append(given)
             for path in matches:
@@ -102,7 +104,60 @@ def missing_inputs(paths: Iterable[str], recursive: bool = False) -> list[str]:
     for given in paths:
         if os.path.lexists(given):
             continue
-        if glob.has_magic(given) and glob.glob(given, recursive=recursive):
+        if glob.has_magic(given) and matching(given, recursive):
             continue
         missing.append(given)
     return missing
+
+
+def matching(pattern: str, recursive: bool) -> list[str]:
+    """The paths ``pattern`` matches, sorted. With ``recursive``, ``**`` matches any
+    number of folders, as glob's does, but no symlinked folder is entered (glob's ``**``
+    follows them: one link to a parent listed each photo 41 times, two made it
+    exponential). Without it, ``**`` is ``*``, as in glob."""
+    if not (recursive and "**" in pattern):
+        return sorted(glob.glob(pattern))
+    head = pattern.split("**", 1)[0]
+    top = os.path.dirname(head) if not head.endswith(os.sep) else head.rstrip(os.sep) or os.sep
+    tops = sorted(glob.glob(top)) if glob.has_magic(top) else [top or "."]
+    wanted = re.compile(_regex(pattern))
+    found: list[str] = []
+    for start in tops:
+        found += _walk_matching(start, wanted, strip="./" if not top else "")
+    return sorted(found)
+
+
+def _walk_matching(start: str, wanted: re.Pattern[str], strip: str) -> list[str]:
+    """Files and folders under ``start`` whose path matches, never through a link."""
+    found = []
+    for root, dirs, files in os.walk(start, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not os.path.islink(os.path.join(root, d)))
+        for name in [*dirs, *files]:
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            shown = path[len(strip):] if strip and path.startswith(strip) else path
+            if wanted.fullmatch(shown):
+                found.append(shown)
+    return found
+
+
+def _regex(pattern: str) -> str:
+    """A glob pattern as a regular expression: ``**/`` any folders (none included), ``*``
+    and ``?`` within one name, ``[...]`` as fnmatch reads it."""
+    out = []
+    for part in re.split(r"(\*\*/?|\*|\?|\[[^\]/]+\])", pattern):
+        if part == "**/":
+            out.append("(?:[^/]*/)*")
+        elif part == "**":
+            out.append(".*")
+        elif part == "*":
+            out.append("[^/]*")
+        elif part == "?":
+            out.append("[^/]")
+        elif part.startswith("[") and part.endswith("]") and len(part) > 2:
+            out.append(fnmatch.translate(part)[4:-3])
+        else:
+            out.append(re.escape(part))
+    return "".join(out)

@@ -74,3 +74,25 @@ def test_a_link_to_a_folder_moved_into_the_inbox(tmp_path, burst, outside, how):
     finally:
         assert daemon.stop() == 0
     _untouched(outside, burst)
+
+
+@pytest.mark.parametrize("links", [1, 2])
+def test_batch_score_patterns_with_r_enter_no_symlinked_folder(tmp_path, burst, links):
+    """Before, 'dir/**/*.jpg' -r followed links to folders (unlike folders given
+    directly): one link to a parent listed each photo 41 times; two made it exponential
+    (100% CPU, memory growing, no rows after 40 s)."""
+    from tests.conftest import spe
+
+    top = tmp_path / "dir"
+    (top / "a" / "b").mkdir(parents=True)
+    shutil.copy(burst[0], top / "one.jpg")
+    shutil.copy(burst[1], top / "a" / "two.jpg")
+    shutil.copy(burst[2], top / "a" / "b" / "three.jpg")
+    (top / "a" / "b" / "up").symlink_to(top, target_is_directory=True)
+    if links == 2:
+        (top / "a" / "back").symlink_to(top / "a", target_is_directory=True)
+    proc = spe("batch-score", f"{top}/**/*.jpg", "-r", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    paths = [line.split(",")[1] for line in proc.stdout.splitlines()[1:]]
+    assert sorted(paths) == sorted(str(p) for p in (top / "one.jpg", top / "a" / "two.jpg",
+                                                   top / "a" / "b" / "three.jpg"))
