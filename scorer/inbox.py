@@ -11,6 +11,7 @@ scored. Temporary and junk names wait for their rename.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -201,8 +202,14 @@ def _move_whole(path: str, destination: Path) -> None:
         if exc.errno != errno.EXDEV:
             raise
     partial = destination.with_name(f".{destination.name[:200]}.spe-partial")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)  # a leftover, or a planted link: the entry itself goes
     try:
-        shutil.copy2(path, partial)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "wb") as target, open(path, "rb") as source:
+            shutil.copyfileobj(source, target)
+        shutil.copystat(path, partial, follow_symlinks=False)
         os.rename(partial, destination)
     except OSError:
         partial.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from .card import ModelCard
 from .decode import read_photo, reduced_scale
 from .errors import PhotoError
 from .header import read_header
+from .ownfiles import replaced
 from .rank import Ranking
 
 THUMBNAIL_SIDE = 320  # the longer side, in pixels
@@ -116,6 +116,5 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
 {'<h2>Not scored</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
 <script>{SCRIPT}</script></body></html>
 """
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    with replaced(out) as handle:  # whole, and never through a link planted at its temp name
+        handle.write(page.encode("utf-8"))

@@ -96,3 +96,44 @@ def test_batch_score_patterns_with_r_enter_no_symlinked_folder(tmp_path, burst, 
     paths = [line.split(",")[1] for line in proc.stdout.splitlines()[1:]]
     assert sorted(paths) == sorted(str(p) for p in (top / "one.jpg", top / "a" / "two.jpg",
                                                    top / "a" / "b" / "three.jpg"))
+
+
+def test_the_rank_pages_temporary_name_follows_no_link(tmp_path, photos):
+    """Before, a link planted at `.page.html.tmp` made `spe rank --html` overwrite the file
+    it points to."""
+    from tests.conftest import spe
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    page = tmp_path / "page.html"
+    (tmp_path / ".page.html.tmp").symlink_to(victim)
+    proc = spe("rank", str(photos), "--html", str(page))
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "precious\n" and "<html" in page.read_text().lower()
+
+
+def test_a_move_across_file_systems_follows_no_link_at_its_partial_name(tmp_path, burst):
+    """processed/ on another file system (tmpfs): the photo is copied to a hidden partial
+    name first; a link planted at that name is replaced, never written through."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        processed = Path(shm) / "processed"
+        processed.mkdir()
+        victim = tmp_path / "victim"
+        victim.write_text("precious\n")
+        (processed / ".a.jpg.spe-partial").symlink_to(victim)
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        daemon = Daemon(inbox, tmp_path / "scores.csv", "--processed", str(processed))
+        try:
+            shutil.copy(burst[0], inbox / "a.jpg")
+            daemon.wait_rows(1)
+            deadline = time.monotonic() + 30
+            while (inbox / "a.jpg").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            assert daemon.stop() == 0
+        assert victim.read_text() == "precious\n"
+        assert (processed / "a.jpg").read_bytes() == burst[0].read_bytes()
