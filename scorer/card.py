@@ -241,6 +241,9 @@ class ModelCard:
         except (KeyError, TypeError, ValueError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise ModelError(f"{path}: malformed model card ({reason})") from None
+        problem = _section_problem(raw)
+        if problem:
+            raise ModelError(f"{path}: malformed model card ({problem})")
         if card.channel_order != "RGB" or card.channels != 3:
             raise ModelError(f"{path}: unsupported input {card.channels} channels "
                              f"{card.channel_order}")
@@ -249,6 +252,37 @@ class ModelCard:
         if len(percentiles) != 101 or any(math.isnan(v) for v in percentiles):
             raise ModelError(f"{path}: likes_distribution.percentiles must hold 101 numbers")
         return card
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def _section_problem(raw: dict[str, Any]) -> str:
+    """What is wrong with the card's optional sections, which readers use (the runtime
+    choice, `spe info`, the rank page); "" when they are of the schema's shape."""
+    for name in ("kernels", "cost", "expected_quality", "detrend"):
+        if raw.get(name) is not None and not isinstance(raw[name], dict):
+            return f"{name} is not an object"
+    for runtime, measured in (raw.get("kernels") or {}).items():
+        if not isinstance(measured, dict):
+            return f"kernels.{runtime} is not an object"
+        for key in ("fast_max_steps", "ms_fast", "ms_exact", "photos"):
+            if key in measured and not _number(measured[key]):
+                return f"kernels.{runtime}.{key} is not a number"
+        if "faster" in measured and not isinstance(measured["faster"], bool):
+            return f"kernels.{runtime}.faster is not true or false"
+    timings = (raw.get("cost") or {}).get("ms_per_photo_one_thread", {})
+    if not isinstance(timings, dict) or not all(_number(v) for v in timings.values()):
+        return "cost.ms_per_photo_one_thread is not an object of numbers"
+    quality = raw.get("expected_quality")
+    if quality is not None:
+        spearman = quality.get("spearman")
+        if not (isinstance(spearman, dict) and _number(spearman.get("mean"))
+                and _number(spearman.get("std", 0.0))):
+            return "expected_quality.spearman is not {mean, std}"
+    return ""
 
 
 def card_path_for(model_path: Path) -> Path:

@@ -23,6 +23,7 @@ from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
 from .engine import BATCH_SIZE
 from .errors import SpeError
+from .modeltrial import try_model
 from .runtime import MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
 
 app = typer.Typer(
@@ -103,6 +104,12 @@ def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
     for path in paths:
         out.extend(given if path == "-" else [path])
     return out
+
+
+def tried_model(model: Path | None, runtime: str, kernels: str, threads: int) -> Model:
+    """The model at ``model`` once it has loaded and answered in a child process (SIGHUP)."""
+    try_model(model, runtime, kernels)
+    return Model(model, runtime=runtime, threads=threads, kernels=kernels)
 
 
 def load_model(model: Path | None, runtime: str, kernels: str = "auto",
@@ -403,7 +410,13 @@ def watch(
                                    or folder.resolve() in inbox.resolve().parents):
             fail(f"{flag} {folder}: is the inbox or contains it; choose a folder outside the "
                  "inbox (or one inside it)")
-    loaded = load_model(model, runtime, kernels, model_threads)  # a bad model: stop first
+    # A bad model: stop first, with one line (systemd's RestartPreventExitStatus=2 keeps
+    # it from restarting in a loop); tried in a child process, which may crash alone.
+    try:
+        try_model(model, runtime, kernels)
+    except SpeError as exc:
+        fail(exc.reason)
+    loaded = load_model(model, runtime, kernels, model_threads)
     for folder in (processed, failed):
         if folder is not None:
             try:
@@ -423,8 +436,8 @@ def watch(
                            batch_size=batch_size, max_pixels=max_pixels,
                            max_memory=max_memory * MIB, settle=settle)
     try:
-        status = Watcher(options, loaded, ledger, reload=lambda: Model(
-            model, runtime=runtime, threads=model_threads, kernels=kernels)).run()
+        status = Watcher(options, loaded, ledger, reload=lambda: tried_model(
+            model, runtime, kernels, model_threads)).run()
     except SpeError as exc:  # cannot watch the inbox (the inotify limit)
         fail(exc.reason)
     # Everything is written and closed. Decodes abandoned at the stop may still be

@@ -180,7 +180,11 @@ class Model:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelError(f"{self.path}: {self.runtime} cannot load it ({reason})") from None
         self._input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
+        outputs = self._interpreter.get_output_details()
+        self._output = outputs[0]
+        if len(outputs) != 1 or int(np.prod(self._output["shape"][1:])) != 1:
+            raise ModelError(f"{self.path}: its output is not one value per photo (shapes "
+                             f"{', '.join(str(tuple(o['shape'])) for o in outputs)})")
         shape = tuple(int(v) for v in self._input["shape"][1:])
         expected = (self.card.height, self.card.width, self.card.channels)
         if shape != expected:
