@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from .ledger import Ledger, Row, display_path
 from .runtime import Model
 
 BATCH_SIZE = 32  # photos per interpreter call: the default of both commands
+FIRST_OK_KEPT = 4096  # names of recently scored photos kept to name their duplicates
 
 
 @dataclass
@@ -86,8 +87,10 @@ class Engine:
         # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
         # reading and decoding summed over the workers; the rest on the caller's thread.
         self.seconds: defaultdict[str, float] = defaultdict(float)
-        # sha256 -> the name it was first scored under in this run (duplicates name it).
-        self._first_ok: dict[str, str] = {}
+        # sha256 -> the name it was first scored under (duplicates name it): the most
+        # recent FIRST_OK_KEPT only, so a daemon's memory stays bounded for its life (an
+        # older duplicate is still found by the ledger, just not named).
+        self._first_ok: OrderedDict[str, str] = OrderedDict()
         self._pool = Workers(threads, self._prepare)
         self._ready: queue.Queue[_Prepared] = queue.Queue()
         self._lock = threading.Lock()
@@ -249,6 +252,8 @@ class Engine:
                     same_as[id(item)] = first or ""
                 else:
                     self._first_ok[item.sha256] = item.display
+                    if len(self._first_ok) > FIRST_OK_KEPT:
+                        self._first_ok.popitem(last=False)
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
         started = time.perf_counter()

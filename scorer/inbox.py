@@ -181,12 +181,14 @@ MOVE_RETRY_MAX = 3600.0
 def free_name(destination: Path) -> Path:
     """``destination``, or ``name-1.jpg``, ``name-2.jpg``... if taken; a name too long for
     the file system (a suffix on a 255-byte name) is shortened, keeping its extension."""
-    stem, suffix, n = destination.stem, destination.suffix, 0
+    stem, suffix, n = os.fsencode(destination.stem), destination.suffix, 0
     while True:
         tail = f"-{n}{suffix}" if n else suffix
         room = NAME_MAX - len(os.fsencode(tail))
-        short = os.fsencode(stem)[:room].decode(errors="ignore")  # whole characters only
-        candidate = destination.with_name(short + tail)
+        cut = min(room, len(stem))
+        while 0 < cut < len(stem) and stem[cut] & 0xC0 == 0x80:
+            cut -= 1  # never inside a UTF-8 character; other bytes are kept as they are
+        candidate = destination.with_name(os.fsdecode(stem[:cut]) + tail)
         if not (candidate.exists() or candidate.is_symlink()):
             return candidate
         n += 1

@@ -47,7 +47,7 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
     if out is not None:
         ledger = Ledger(out)
         try:
-            ledger.append([r for r in rows if not (r.ok and ledger.has_scored(r.sha256, r.model))])
+            ledger.append(_new_rows(rows, ledger))
         finally:
             ledger.close()
     by_display = {display_path(p): p for p in photos}
@@ -57,6 +57,18 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
     failed = [(r.path, r.error) for r in rows if not r.ok]
     failed += [(display_path(f), why) for f, why in unreadable]
     return Ranking(ranked, failed)
+
+
+def _new_rows(rows: list[Row], ledger: Ledger) -> list[Row]:
+    """The rows the CSV lacks, one ok row per photo's bytes (identical copies are one photo
+    there, as batch-score writes them)."""
+    new, seen = [], set()
+    for row in rows:
+        if row.ok and (row.sha256 in seen or ledger.has_scored(row.sha256, row.model)):
+            continue
+        seen.add(row.sha256)
+        new.append(row)
+    return new
 
 
 def table(ranking: Ranking) -> str:

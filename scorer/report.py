@@ -21,7 +21,7 @@ from .decode import read_photo, reduced_scale
 from .errors import PhotoError
 from .header import read_header
 from .ownfiles import replaced
-from .rank import Ranking
+from .rank import Ranked, Ranking
 
 THUMBNAIL_SIDE = 320  # the longer side, in pixels
 
@@ -89,32 +89,37 @@ def model_summary(card: ModelCard) -> str:
 
 
 def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
+    """The page, written as it is made: one thumbnail in memory at a time, whatever the
+    number of photos (each takes about 22 KB in the page)."""
     e = html.escape
-    items = []
-    for n, r in enumerate(ranking.ranked, start=1):
-        src = thumbnail(r.path)
-        picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
-                   else '<div class="img">(no preview)</div>')
-        items.append(
-            f'<li><div class="rank">{n}</div>{picture}<div>'
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"<div>{e(card.note)}</div>" if card.note else ""
+    head = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your photos, ranked</title><style>{STYLE}</style></head>
+<body><h1>Your photos, ranked by predicted likes</h1>
+<div class="model">{e(model_summary(card))} Made {now}.{note}</div>
+<ol>"""
+    failed = "".join(f"<li>{e(d)}: {e(why)}</li>" for d, why in ranking.failed)
+    not_scored = f'<h2>Not scored</h2><ul class="failed">{failed}</ul>' if failed else ""
+    tail = f"</ol>\n{not_scored}\n<script>{SCRIPT}</script></body></html>\n"
+    with replaced(out) as handle:  # whole, and never through a link planted at its temp name
+        handle.write(head.encode("utf-8"))
+        for n, r in enumerate(ranking.ranked, start=1):
+            handle.write(_item(n, r).encode("utf-8"))
+        handle.write(tail.encode("utf-8"))
+
+
+def _item(n: int, r: Ranked) -> str:
+    e = html.escape
+    src = thumbnail(r.path)
+    picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
+               else '<div class="img">(no preview)</div>')
+    return (f'<li><div class="rank">{n}</div>{picture}<div>'
             f'<div class="name">{e(r.display)}</div>'
             f"<div>{r.predicted_likes:,.0f} likes predicted; above {r.percentile:.0f}% "
             f"of your posts</div>"
             f'<div class="bar" title="percentile {r.percentile:.0f}">'
             f'<span style="width: {max(0.0, min(100.0, r.percentile)):.0f}%"></span></div>'
             "</div></li>")
-    failed = "".join(f"<li>{e(d)}: {e(why)}</li>" for d, why in ranking.failed)
-    note = f"<div>{e(card.note)}</div>" if card.note else ""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your photos, ranked</title><style>{STYLE}</style></head>
-<body><h1>Your photos, ranked by predicted likes</h1>
-<div class="model">{e(model_summary(card))} Made {now}.{note}</div>
-<ol>{''.join(items)}</ol>
-{'<h2>Not scored</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
-<script>{SCRIPT}</script></body></html>
-"""
-    with replaced(out) as handle:  # whole, and never through a link planted at its temp name
-        handle.write(page.encode("utf-8"))
