@@ -23,6 +23,7 @@ from .completion import SETTLE_SECONDS
 from .decode import DEFAULT_MAX_PIXELS
 from .engine import BATCH_SIZE
 from .errors import SpeError
+from .ledger import Ledger
 from .modeltrial import try_model
 from .runtime import MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
 
@@ -107,7 +108,8 @@ def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
 
 
 def tried_model(model: Path | None, runtime: str, kernels: str, threads: int) -> Model:
-    """The model at ``model`` once it has loaded and answered in a child process (SIGHUP)."""
+    """The model at ``model`` once it has loaded and answered in a child process (the
+    daemon's start and SIGHUP); ModelError (a SpeError) otherwise."""
     try_model(model, runtime, kernels)
     return Model(model, runtime=runtime, threads=threads, kernels=kernels)
 
@@ -391,12 +393,41 @@ def watch(
                                           help="TOML settings file ([watch] table or top level)."),
 ) -> None:
     """Score every photo dropped into INBOX, exactly once, until stopped (a daemon)."""
-    import logging
-
-    from .ledger import Ledger
     from .watch import Watcher, WatchOptions
 
     _set_up_logging(log_level)
+    _check_watch_folders(inbox, processed, failed)
+    # A bad model: stop first, with one line (systemd's RestartPreventExitStatus=2 keeps
+    # it from restarting in a loop); tried in a child process, which may crash alone.
+    try:
+        loaded = tried_model(model, runtime, kernels, model_threads)
+    except SpeError as exc:
+        fail(exc.reason)
+    ledger = _watch_ledger(out if out is not None else inbox / "scores.csv", processed, failed)
+    options = WatchOptions(inbox=inbox, processed=processed, failed=failed,
+                           rescan_interval=rescan_interval, polling=polling, threads=threads,
+                           batch_size=batch_size, max_pixels=max_pixels,
+                           max_memory=max_memory * MIB, settle=settle)
+    try:
+        status = Watcher(options, loaded, ledger, reload=lambda: tried_model(
+            model, runtime, kernels, model_threads)).run()
+    except SpeError as exc:  # cannot watch the inbox (the inotify limit)
+        fail(exc.reason)
+    _leave(status)
+
+
+def _leave(status: int) -> None:
+    """Everything is written and closed. Decodes abandoned at the stop may still be
+    running in native code on their (daemon) threads, and the interpreter's own
+    shutdown under them can abort the process (SIGABRT, seen in CI): leave at once."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
+
+
+def _check_watch_folders(inbox: Path, processed: Path | None, failed: Path | None) -> None:
+    """The inbox is a readable folder; --processed and --failed are not it nor above it."""
     try:
         if not inbox.is_dir():
             fail(f"{inbox}: inbox is not a folder")
@@ -410,13 +441,10 @@ def watch(
                                    or folder.resolve() in inbox.resolve().parents):
             fail(f"{flag} {folder}: is the inbox or contains it; choose a folder outside the "
                  "inbox (or one inside it)")
-    # A bad model: stop first, with one line (systemd's RestartPreventExitStatus=2 keeps
-    # it from restarting in a loop); tried in a child process, which may crash alone.
-    try:
-        try_model(model, runtime, kernels)
-    except SpeError as exc:
-        fail(exc.reason)
-    loaded = load_model(model, runtime, kernels, model_threads)
+
+
+def _watch_ledger(out: Path, processed: Path | None, failed: Path | None) -> Ledger:
+    """The folders to move into, made; the CSV opened (a half row from a crash cut off)."""
     for folder in (processed, failed):
         if folder is not None:
             try:
@@ -424,29 +452,14 @@ def watch(
             except OSError as exc:
                 fail(f"{folder}: cannot create ({exc.strerror})")
     try:
-        ledger = Ledger(out if out is not None else inbox / "scores.csv")
+        ledger = Ledger(out)
     except SpeError as exc:
         fail(exc.reason)
     if ledger.repaired_bytes:
         logging.getLogger("spe.watch").warning(
             "%s: cut off a half row (%d bytes) left by an earlier crash", ledger.path,
             ledger.repaired_bytes)
-    options = WatchOptions(inbox=inbox, processed=processed, failed=failed,
-                           rescan_interval=rescan_interval, polling=polling, threads=threads,
-                           batch_size=batch_size, max_pixels=max_pixels,
-                           max_memory=max_memory * MIB, settle=settle)
-    try:
-        status = Watcher(options, loaded, ledger, reload=lambda: tried_model(
-            model, runtime, kernels, model_threads)).run()
-    except SpeError as exc:  # cannot watch the inbox (the inotify limit)
-        fail(exc.reason)
-    # Everything is written and closed. Decodes abandoned at the stop may still be
-    # running in native code on their (daemon) threads, and the interpreter's own
-    # shutdown under them can abort the process (SIGABRT, seen in CI): leave at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(status)
+    return ledger
 
 
 def _set_up_logging(log_level: str) -> None:

@@ -60,6 +60,62 @@ class _Prepared:
     model_id: str = ""  # the model it was judged and decoded for
 
 
+class FirstNames:
+    """sha256 -> the name a photo was first scored under in this run, so its identical
+    copies are skipped and named. The most recent FIRST_OK_KEPT only: a daemon's memory
+    stays bounded for its life (an older copy is still skipped by the ledger, unnamed)."""
+
+    def __init__(self) -> None:
+        self._first: OrderedDict[str, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def earlier(self, sha256: str, display: str, scored: bool) -> str | None:
+        """The first copy's name ("" if not known) if this one is a copy or ``scored``
+        already; None, and remembered, if it is the first."""
+        first = self._first.get(sha256)
+        if (first is not None and first != display) or scored:  # (not itself, retried)
+            return first or ""
+        self._first[sha256] = display
+        if len(self._first) > FIRST_OK_KEPT:
+            self._first.popitem(last=False)
+        return None
+
+
+def _linger_for_more(engine: Engine, items: list[_Prepared]) -> None:
+    """Photos of a burst finish decoding a few milliseconds apart: linger a moment for
+    them, so the interpreter and the fsync serve a batch, not one."""
+    deadline = time.monotonic() + engine.linger
+    while len(items) < engine.batch_size:
+        try:
+            items.append(engine._ready.get_nowait())
+        except queue.Empty:
+            if len(items) >= engine.in_flight or time.monotonic() >= deadline:
+                break
+            time.sleep(0.001)
+
+
+def decode_within(data: bytes, size: int, max_pixels: int, budget: MemoryBudget | None,
+                  journal: DecodeJournal | None, path: str, sha256: str) -> np.ndarray:
+    """Decode under the memory budget, recorded in the daemon's journal (if any)."""
+    if journal is None:
+        return decode_rgb(data, size, max_pixels, budget)
+    refused = journal.refused(path, sha256)
+    if refused:
+        raise PhotoError(refused)
+    # A photo that was being decoded when the daemon died is decoded alone, so
+    # that if it kills the daemon again, no other photo is blamed with it.
+    # The journal records the decode itself, from the moment its memory is held:
+    # a photo only waiting for memory when the daemon died did not kill it (a
+    # photo waiting at two kills in a row was refused as a killer).
+    decoding = journal.decoding(path, sha256)
+    if journal.is_suspect(path, sha256) and budget is not None:
+        with budget.hold(budget.limit):
+            return decode_rgb(data, size, max_pixels, during=decoding)
+    return decode_rgb(data, size, max_pixels, budget, decoding)
+
+
 class Engine:
     def __init__(self, model: Model, ledger: Ledger, threads: int = 2,
                  batch_size: int = BATCH_SIZE,
@@ -87,10 +143,7 @@ class Engine:
         # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
         # reading and decoding summed over the workers; the rest on the caller's thread.
         self.seconds: defaultdict[str, float] = defaultdict(float)
-        # sha256 -> the name it was first scored under (duplicates name it): the most
-        # recent FIRST_OK_KEPT only, so a daemon's memory stays bounded for its life (an
-        # older duplicate is still found by the ledger, just not named).
-        self._first_ok: OrderedDict[str, str] = OrderedDict()
+        self._firsts = FirstNames()
         self._pool = Workers(threads, self._prepare)
         self._ready: queue.Queue[_Prepared] = queue.Queue()
         self._lock = threading.Lock()
@@ -165,41 +218,9 @@ class Engine:
         Photos already decoded for another input size are decoded again for this one."""
         self.model = model
 
-    def _fit_to_model(self, item: _Prepared) -> None:
-        """An item judged for a model that was swapped since: judge and decode it again."""
-        if not item.model_id or item.model_id == self.model.model_id:
-            return
-        item.model_id = self.model.model_id
-        if item.skipped_as in ("scored", "failed"):
-            item.skipped_as = ""
-            if not self.force and self.ledger.has_scored(item.sha256, item.model_id):
-                item.skipped_as = "scored"
-                return
-            item.pixels = np.zeros((1,))  # decoded again below
-        if item.pixels is not None and item.pixels.shape[0] != self.model.size:
-            try:
-                raw = read_photo(item.path, follow_symlinks=self.follow_symlinks)
-                item.sha256, item.identity = raw.sha256, raw.identity
-                item.pixels = decode_rgb(raw.data, self.model.size, self.max_pixels)
-            except PhotoError as exc:
-                item.pixels, item.error = None, exc.reason
-
     def _decode(self, path: str, data: bytes, sha256: str) -> np.ndarray:
-        if self.journal is None:
-            return decode_rgb(data, self.model.size, self.max_pixels, self.budget)
-        refused = self.journal.refused(path, sha256)
-        if refused:
-            raise PhotoError(refused)
-        # A photo that was being decoded when the daemon died is decoded alone, so
-        # that if it kills the daemon again, no other photo is blamed with it.
-        # The journal records the decode itself, from the moment its memory is held:
-        # a photo only waiting for memory when the daemon died did not kill it (a
-        # photo waiting at two kills in a row was refused as a killer).
-        decoding = self.journal.decoding(path, sha256)
-        if self.journal.is_suspect(path, sha256) and self.budget is not None:
-            with self.budget.hold(self.budget.limit):
-                return decode_rgb(data, self.model.size, self.max_pixels, during=decoding)
-        return decode_rgb(data, self.model.size, self.max_pixels, self.budget, decoding)
+        return decode_within(data, self.model.size, self.max_pixels, self.budget,
+                             self.journal, path, sha256)
 
     def step(self, timeout: float | None = None) -> list[Outcome]:
         """Take what is ready (waiting up to ``timeout`` for the first), score, append.
@@ -213,16 +234,7 @@ class Engine:
         except queue.Empty:
             self.seconds["waiting for decodes"] += time.perf_counter() - waited
             return []
-        # Photos of a burst finish decoding a few milliseconds apart: linger a
-        # moment for them, so the interpreter and the fsync serve a batch, not one.
-        deadline = time.monotonic() + self.linger
-        while len(items) < self.batch_size:
-            try:
-                items.append(self._ready.get_nowait())
-            except queue.Empty:
-                if len(items) >= self.in_flight or time.monotonic() >= deadline:
-                    break
-                time.sleep(0.001)
+        _linger_for_more(self, items)
         self.seconds["waiting for decodes"] += time.perf_counter() - waited
         try:
             outcomes = self._score(items)
@@ -237,7 +249,7 @@ class Engine:
     def _score(self, items: list[_Prepared]) -> list[Outcome]:
         model_id = self.model.model_id
         for item in items:
-            self._fit_to_model(item)
+            _fit_to_model(self, item)
         same_as: dict[int, str] = {}
         if not self.force:
             # Identical files decoded side by side (three copies in one run): the
@@ -245,15 +257,11 @@ class Engine:
             for item in items:
                 if item.pixels is None:
                     continue
-                first = self._first_ok.get(item.sha256)
-                if ((first is not None and first != item.display)  # (not itself, retried)
-                        or self.ledger.has_scored(item.sha256, model_id)):
+                first = self._firsts.earlier(item.sha256, item.display,
+                                             self.ledger.has_scored(item.sha256, model_id))
+                if first is not None:
                     item.pixels, item.skipped_as = None, "scored"
-                    same_as[id(item)] = first or ""
-                else:
-                    self._first_ok[item.sha256] = item.display
-                    if len(self._first_ok) > FIRST_OK_KEPT:
-                        self._first_ok.popitem(last=False)
+                    same_as[id(item)] = first
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
         started = time.perf_counter()
@@ -302,6 +310,26 @@ class Engine:
         """Stop the decode threads (photos not started are dropped); without ``wait``,
         decodes in progress are abandoned too."""
         self._pool.close(wait)
+
+
+def _fit_to_model(engine: Engine, item: _Prepared) -> None:
+    """An item judged for a model that was swapped since: judge and decode it again."""
+    if not item.model_id or item.model_id == engine.model.model_id:
+        return
+    item.model_id = engine.model.model_id
+    if item.skipped_as in ("scored", "failed"):
+        item.skipped_as = ""
+        if not engine.force and engine.ledger.has_scored(item.sha256, item.model_id):
+            item.skipped_as = "scored"
+            return
+        item.pixels = np.zeros((1,))  # decoded again below
+    if item.pixels is not None and item.pixels.shape[0] != engine.model.size:
+        try:  # through the budget and the journal, as every decode
+            raw = read_photo(item.path, follow_symlinks=engine.follow_symlinks)
+            item.sha256, item.identity = raw.sha256, raw.identity
+            item.pixels = engine._decode(item.path, raw.data, raw.sha256)
+        except PhotoError as exc:
+            item.pixels, item.error = None, exc.reason
 
 
 class Workers:

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -217,16 +218,7 @@ class Ledger:
 
     def _load(self, fd: int) -> None:
         assert self.path is not None
-        size = os.fstat(fd).st_size
-        header_line = _first_line(fd, size)
-        if size and not header_line.endswith((b"\n", b"\r")):
-            if ends_in_whole_row(b"", header_line):  # a header that lost its newline
-                self._write(fd, b"\r\n")
-                header_line, size = header_line + b"\r\n", size + 2
-            elif _is_torn_header(header_line):  # torn by a crash while writing the header
-                os.ftruncate(fd, 0)
-                self.repaired_bytes, header_line, size = size, b"", 0
-            # else: not ours (a token, minified JSON): refused below, left as it was
+        header_line, size, self.repaired_bytes = settle_header(fd, self.path)
         if size:
             columns = accepted_header(next(csv.reader(io.StringIO(
                 header_line.decode("utf-8", "replace"), newline="")), []))
@@ -288,15 +280,7 @@ class Ledger:
     def _remember(self, data: bytes, columns: tuple[str, ...] | None = None,
                   unparsed: Unparsed | None = None, first_line: int = 0) -> int:
         """Learn the keys of the rows in ``data`` (whole lines); returns how many rows."""
-        columns = columns or self.columns
-        at = {name: columns.index(name) for name in ("path", "sha256", "model", "status")}
-        ok, failed = [], []
-        for cells in records(data, len(columns), first_line, unparsed):
-            sha256, model = cells[at["sha256"]], cells[at["model"]]
-            if cells[at["status"]] == "ok":
-                ok.append(ok_key(sha256, model))
-            else:
-                failed.append(failed_key(cells[at["path"]], sha256, model))
+        ok, failed = keys_of(data, columns or self.columns, unparsed, first_line)
         self._ok.add_many(ok)
         self._failed.add_many(failed)
         return len(ok) + len(failed)
@@ -305,34 +289,7 @@ class Ledger:
         """What the rotated copies (logrotate's NAME.1, NAME.2.gz, NAME-20261201) say was
         scored: after a rotation and a restart, those photos are not scored again."""
         for sibling in rotated:
-            try:
-                opener = gzip.open if sibling.suffix == ".gz" else open
-                with opener(sibling, "rb") as handle:
-                    self._read_rotated_copy(sibling, handle)
-            except (OSError, EOFError, csv.Error) as exc:
-                log.warning("%s: cannot read this rotated copy (%s); photos only it "
-                            "records may be scored again", sibling, exc)
-
-    def _read_rotated_copy(self, sibling: Path, handle: io.BufferedIOBase) -> None:
-        start = handle.read(65536)
-        length = first_line_length(start)
-        columns = accepted_header(next(csv.reader([start[:length].decode(
-            "utf-8", "replace")]), [])) if length else None
-        if columns is None:
-            return
-        carry, read = start[length:], len(start)
-        while True:
-            whole = whole_length(carry)
-            self._remember(carry[:whole], columns)
-            carry = carry[whole:]
-            if read >= MAX_ROTATED_BYTES:
-                log.warning("%s: only its first %d MiB were read (a rotated copy that "
-                            "large is not one of ours)", sibling, MAX_ROTATED_BYTES >> 20)
-                return
-            block = handle.read(READ_CHUNK)
-            if not block:
-                return
-            carry, read = carry + block, read + len(block)
+            read_rotated_copy(sibling, self._remember)
 
     def _save_index(self, fd: int) -> None:
         assert self.path is not None
@@ -398,23 +355,7 @@ class Ledger:
         return self._fd
 
     def _write(self, fd: int, data: bytes) -> None:
-        start = os.fstat(fd).st_size
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        except OSError as exc:
-            # Disk full or file too large: take back the part that made it, so
-            # no half row stays and nothing is counted as done.
-            try:
-                os.ftruncate(fd, start)
-            except OSError:
-                pass
-            reason = {errno.ENOSPC: "disk full", errno.EFBIG: "file too large"}.get(
-                exc.errno or 0, exc.strerror)
-            raise OutputError(f"{self.path}: cannot write ({reason})") from None
+        write_whole(fd, data, self.path)
 
     def reopen(self) -> None:
         """Close and open again (after log rotation); what was scored stays known."""
@@ -427,3 +368,83 @@ class Ledger:
                 self._save_index(self._fd)
             os.close(self._fd)
             self._fd = None
+
+
+def settle_header(fd: int, path: Path) -> tuple[bytes, int, int]:
+    """(the header line, the file's size, bytes cut): a header that lost its line end is
+    ended; the start of our own header torn by a crash is cut; anything else is left for
+    the caller to refuse, byte for byte (a token, minified JSON: not ours)."""
+    size = os.fstat(fd).st_size
+    header_line = _first_line(fd, size)
+    if size and not header_line.endswith((b"\n", b"\r")):
+        if ends_in_whole_row(b"", header_line):  # a header that lost its newline
+            write_whole(fd, b"\r\n", path)
+            return header_line + b"\r\n", size + 2, 0
+        if _is_torn_header(header_line):  # torn by a crash while writing the header
+            os.ftruncate(fd, 0)
+            return b"", 0, size
+    return header_line, size, 0
+
+
+def keys_of(data: bytes, columns: tuple[str, ...], unparsed: Unparsed | None = None,
+            first_line: int = 0) -> tuple[list[int], list[int]]:
+    """The ok keys and the error keys of the rows in ``data`` (whole lines)."""
+    at = {name: columns.index(name) for name in ("path", "sha256", "model", "status")}
+    ok, failed = [], []
+    for cells in records(data, len(columns), first_line, unparsed):
+        sha256, model = cells[at["sha256"]], cells[at["model"]]
+        if cells[at["status"]] == "ok":
+            ok.append(ok_key(sha256, model))
+        else:
+            failed.append(failed_key(cells[at["path"]], sha256, model))
+    return ok, failed
+
+
+def write_whole(fd: int, data: bytes, path: Path | None) -> None:
+    """Append ``data`` and fsync, or take back the part that made it (a full disk, a file
+    too large: no half row stays, nothing counts as done) and raise OutputError."""
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except OSError as exc:
+        try:
+            os.ftruncate(fd, start)
+        except OSError:
+            pass
+        reason = {errno.ENOSPC: "disk full", errno.EFBIG: "file too large"}.get(
+            exc.errno or 0, exc.strerror)
+        raise OutputError(f"{path}: cannot write ({reason})") from None
+
+
+def read_rotated_copy(sibling: Path, remember: Callable[..., int]) -> None:
+    """Learn the rows of one rotated copy (gzipped or not) through ``remember(data,
+    columns)``: line by line, at most MAX_ROTATED_BYTES, any damage one log line."""
+    try:
+        opener = gzip.open if sibling.suffix == ".gz" else open
+        with opener(sibling, "rb") as handle:
+            start = handle.read(65536)
+            length = first_line_length(start)
+            columns = accepted_header(next(csv.reader([start[:length].decode(
+                "utf-8", "replace")]), [])) if length else None
+            if columns is None:
+                return
+            carry, read = start[length:], len(start)
+            while True:
+                whole = whole_length(carry)
+                remember(carry[:whole], columns)
+                carry = carry[whole:]
+                if read >= MAX_ROTATED_BYTES:
+                    log.warning("%s: only its first %d MiB were read (a rotated copy that "
+                                "large is not one of ours)", sibling, MAX_ROTATED_BYTES >> 20)
+                    return
+                block = handle.read(READ_CHUNK)
+                if not block:
+                    return
+                carry, read = carry + block, read + len(block)
+    except (OSError, EOFError, csv.Error) as exc:
+        log.warning("%s: cannot read this rotated copy (%s); photos only it "
+                    "records may be scored again", sibling, exc)

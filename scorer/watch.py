@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
-from .completion import SETTLE_SECONDS, CompletionTracker, Stat, lstat
+from .completion import SETTLE_SECONDS, CompletionTracker
 from .decode import DEFAULT_MAX_PIXELS, current_identity
 from .engine import BATCH_SIZE, Engine, Outcome
 from .errors import OutputError, SpeError
 from .events import start_observer
 from .inbox import Inbox
+from .intake import Intake
 from .journal import DecodeJournal, journal_path_for
-from .ledger import Ledger, display_path, one_line
+from .ledger import Ledger, one_line
 from .notify import Notifier
 from .runtime import Model
 
@@ -119,7 +120,7 @@ class Watcher:
         self.notifier = Notifier()
         self.counts: Counter[str] = Counter()  # this run's photos: scored, skipped, failed
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._in_flight: set[str] = set()
+        self.intake = Intake(self.inbox, self.tracker, self.engine, options.settle)
         self._stop, self._reopen, self._rescan_now = (threading.Event() for _ in range(3))
         self._output = OutputRetry(self.notifier)
         self._reload = reload  # loads the model and card at --model again (SIGHUP)
@@ -134,44 +135,10 @@ class Watcher:
                 kind, path = self._events.get_nowait()
             except queue.Empty:
                 return
-            log.debug("event %s %s", kind, one_line(path))
-            if kind in ("dir-moved", "dir-created"):
-                # Moved in: its photos are complete. Created: files written before
-                # its watch was set, maybe still being written.
-                self.scan(Path(path), min_age=0.0 if kind == "dir-moved" else self.options.settle)
-            elif kind == "deleted":
-                self.tracker.deleted(path)
-            elif not self.inbox.wanted(path):
-                if kind in ("closed", "moved", "created"):
-                    self.inbox.passed_over(path)
-            else:
-                judge = {"closed": self.tracker.closed, "moved": self.tracker.moved,
-                         "created": self.tracker.created, "modified": self.tracker.modified}
-                stat = judge[kind](path)
-                if stat is not None:  # complete now
-                    self._submit(path, stat)
-
-    def scan(self, folder: Path, min_age: float) -> int:
-        """Submit every photo under ``folder`` not yet handled; count them. A file
-        changed in the last ``min_age`` seconds waits in the tracker until it settles."""
-        found = 0
-        busy = self._in_flight.__contains__
-        for path, stat in self.inbox.scan(folder, skip=lambda p: busy(p) or p in self.tracker):
-            if ((min_age and self.inbox.recent(stat, min_age))
-                    or (stat[0] == 0 and self.inbox.recent(stat, self.tracker.empty_timeout))):
-                self.tracker.wait(path, stat)
-            else:
-                self._submit(path, stat)
-                found += 1
-        return found
-
-    def _submit(self, path: str, stat: Stat | None = None) -> None:
-        if path not in self._in_flight:
-            self._in_flight.add(path)
-            self.engine.submit(path, display_path(path), token=stat or lstat(path))
+            self.intake.event(kind, path)
 
     def _finish(self, outcome: Outcome) -> None:
-        self._in_flight.discard(outcome.path)
+        self.intake.in_flight.discard(outcome.path)
         if outcome.skipped_as == "gone":
             log.debug("gone before it was read: %s", one_line(outcome.display))
             return
@@ -181,12 +148,12 @@ class Watcher:
             # old bytes; the file now there is new work, never moved unscored.
             log.info("changed while being scored, scoring it again: %s",
                      one_line(outcome.display))
-            self._submit(outcome.path)
+            self.intake.submit(outcome.path)
             return
         target = self.options.failed if failed else self.options.processed
         if target is not None:
             if not self.inbox.move(outcome.path, target, outcome.identity):
-                self._submit(outcome.path)  # replaced during the move: put back, new work
+                self.intake.submit(outcome.path)  # replaced during the move: put back, new work
         else:
             self.inbox.remember(outcome.path, outcome.token)
 
@@ -218,7 +185,7 @@ class Watcher:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self._reopen.set())
-        started = self.scan(self.inbox.root, min_age=self.options.settle)
+        started = self.intake.scan(self.inbox.root, min_age=self.options.settle)
         log.info("watching %s (%s); %d photos found at start; model %s on %s, %s kernels",
                  self.inbox.root, "polling" if self.options.polling else "inotify", started,
                  self.engine.model.model_id, self.engine.model.runtime,
@@ -246,8 +213,7 @@ class Watcher:
                 self._reopen.clear()
                 self._reopen_output()
             self._handle_events()
-            for path, stat in self.tracker.due():
-                self._submit(path, stat)
+            self.intake.settled()
             now = time.monotonic()
             # After an overflow, rescan soon but not at once again: should a scan
             # itself ever overflow the queue, that must not become a loop.
@@ -256,7 +222,7 @@ class Watcher:
                 self._rescan_now.clear()
                 last_scan = now
                 self.inbox.prune()
-                found = self.scan(self.inbox.root, min_age=self.options.settle)
+                found = self.intake.scan(self.inbox.root, min_age=self.options.settle)
                 if found:
                     log.info("rescan found %d photos", found)
                 next_rescan = time.monotonic() + self.options.rescan_interval
@@ -286,21 +252,23 @@ class Watcher:
         except OutputError as exc:
             self._output.failed(exc)
         if self._reload is not None:
-            self._reload_model(self._reload)
+            reload_model(self.engine, self._reload)
 
-    def _reload_model(self, reload: Callable[[], Model]) -> None:
-        """SIGHUP: load the model and card at --model again. A model that fails to load
-        leaves the running one in place; rows from now on carry the new model's id."""
-        old = self.engine.model
-        try:
-            new = reload()
-        except SpeError as exc:
-            log.error("cannot reload the model (%s); still scoring with %s", exc.reason,
-                      old.model_id)
-            return
-        self.engine.swap_model(new)
-        if new.model_id == old.model_id:
-            log.info("model reloaded: unchanged (%s)", new.model_id)
-        else:
-            log.info("model reloaded: now %s (was %s), on %s, %s kernels", new.model_id,
-                     old.model_id, new.runtime, new.kernels)
+
+def reload_model(engine: Engine, reload: Callable[[], Model]) -> None:
+    """SIGHUP: load the model and card at --model again. A model that fails to load
+    (or to answer, in its trial: scorer/modeltrial.py) leaves the running one in place;
+    rows from now on carry the new model's id."""
+    old = engine.model
+    try:
+        new = reload()
+    except SpeError as exc:
+        log.error("cannot reload the model (%s); still scoring with %s", exc.reason,
+                  old.model_id)
+        return
+    engine.swap_model(new)
+    if new.model_id == old.model_id:
+        log.info("model reloaded: unchanged (%s)", new.model_id)
+    else:
+        log.info("model reloaded: now %s (was %s), on %s, %s kernels", new.model_id,
+                 old.model_id, new.runtime, new.kernels)

