@@ -77,6 +77,9 @@ def cluster(work: Path, prepared: dict, sizes: dict) -> dict:
     cores = os.cpu_count() or 1
     port = _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    # Token authentication needs a token (~/.ray/auth_token); a new machine has none.
+    subprocess.run([BIN / "ray", "get-auth-token", "--generate"], check=True,
+                   capture_output=True, env=env, timeout=120)
     subprocess.run([BIN / "ray", "start", "--head", "--num-cpus", str(cores), f"--port={port}",
                     "--include-dashboard=false", "--disable-usage-stats"],
                    check=True, capture_output=True, env=env, timeout=300)

@@ -149,7 +149,7 @@ class Inbox:
             self._move_failed(path, target, exc)
             return True
         self._move_retry.pop(path, None)
-        log.info("moved %s to %s", display_path(path), display_path(destination))
+        log.debug("moved %s to %s", display_path(path), display_path(destination))
         moved = current_identity(destination)
         if identity is None or _same_file(identity, moved):
             return True

@@ -196,16 +196,17 @@ def save_index(path: Path, coverage: Coverage, ok: np.ndarray, failed: np.ndarra
     """Write the index whole, with its checksum; a failure only costs a rebuild later."""
     fields = _fields(coverage.device, coverage.inode, coverage.offset, coverage.changed_ns,
                      coverage.digest, coverage.rotated)
+    buffer = io.BytesIO()  # made in memory: a failed write leaves no half-made zip behind
+    np.savez(buffer, version=INDEX_VERSION, device=coverage.device, inode=coverage.inode,
+             offset=coverage.offset, changed_ns=coverage.changed_ns, digest=coverage.digest,
+             rotated=coverage.rotated, ok=ok, failed=failed,
+             checksum=_checksum(ok, failed, fields))
     try:
         with replaced(path) as handle:
-            np.savez(handle, version=INDEX_VERSION, device=coverage.device,
-                     inode=coverage.inode, offset=coverage.offset,
-                     changed_ns=coverage.changed_ns, digest=coverage.digest,
-                     rotated=coverage.rotated, ok=ok, failed=failed,
-                     checksum=_checksum(ok, failed, fields))
-    except OSError as exc:
-        log.warning("%s: cannot write (%s): the next start reads the whole CSV", path,
-                    exc.strerror or exc)
+            handle.write(buffer.getvalue())
+    except OSError as exc:  # a full disk, a folder spe may not write to: slower starts only
+        log.debug("%s: cannot write (%s): the next start reads the whole CSV", path,
+                  exc.strerror or exc)
 
 
 def forget_index(path: Path) -> None:

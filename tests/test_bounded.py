@@ -66,7 +66,8 @@ def test_a_name_that_is_not_utf8_is_kept_byte_for_byte_in_processed(tmp_path, bu
     inbox, processed = tmp_path / "inbox", tmp_path / "processed"
     inbox.mkdir()
     name = b"caf\xe9 \xff.jpg"
-    daemon = Daemon(inbox, tmp_path / "s.csv", "--processed", str(processed))
+    daemon = Daemon(inbox, tmp_path / "s.csv", "--processed", str(processed), "--log-level",
+                    "debug")
     try:
         shutil.copy(burst[0], os.path.join(os.fsencode(inbox), name))
         daemon.wait_for_log("moved ")

@@ -41,10 +41,13 @@ def ray_address():
 
     Ray 2.60 starts clusters with token authentication; a driver given an address
     sends the token (~/.ray/auth_token) only with RAY_AUTH_MODE=token, as Ray's docs say.
+    A new machine has no token yet: `ray get-auth-token --generate` makes one.
     """
     port = free_port()
     saved = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "token"
+    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], capture_output=True,
+                   check=True, timeout=120)
     proc = subprocess.run([str(BIN / "ray"), "start", "--head", "--num-cpus", "2",
                            f"--port={port}", "--include-dashboard=false",
                            "--object-store-memory", str(200 * 1024 * 1024),

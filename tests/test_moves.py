@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 def _start(inbox, out, processed):
     return Daemon(inbox, out, "--processed", str(processed), "--failed",
-                  str(processed.parent / "failed"), prefix=DROP_DAC)
+                  str(processed.parent / "failed"), "--log-level", "debug", prefix=DROP_DAC)
 
 
 def test_a_move_into_a_folder_it_cannot_enter_leaves_the_photo_and_the_daemon(tmp_path, burst):
