@@ -202,3 +202,78 @@ def test_a_photo_waiting_for_memory_is_not_in_the_journal(tmp_path, burst):
     assert proc.returncode == 0, proc.stderr[-2000:]
     # Waiting: no entry. Decoded: its entry and its end (two lines name it).
     assert proc.stdout.split("\n")[:2] == ["waiting 0", "decoded ok 2"], proc.stdout
+
+
+REDECODE_AFTER_SWAP = """
+import sys, threading, time
+from pathlib import Path
+import numpy as np
+from scorer.engine import Engine
+from scorer.ledger import Ledger
+from scorer.runtime import Model
+folder, photo, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+ledger = Ledger(folder / "scores.csv")
+engine = Engine(Model(), ledger, threads=1, max_memory=64 * 2**20)
+engine.submit(photo)
+while engine._ready.empty():  # decoded for the first model's input size
+    time.sleep(0.01)
+engine.swap_model(Model(other))  # another input size: decoded again before scoring
+held = threading.Event()
+def hold_all():
+    with engine.budget.hold(engine.budget.limit):  # as if other decodes held all of it
+        held.set()
+        time.sleep(1.0)
+threading.Thread(target=hold_all).start()
+held.wait()
+started = time.monotonic()
+row = engine.step(timeout=30)[0].row
+print("waited", round(time.monotonic() - started, 1), "ok" if row.ok else row.error)
+engine.close()
+ledger.close()
+"""
+
+
+def test_a_re_decode_after_a_model_swap_waits_for_the_memory_budget(tmp_path, burst,
+                                                                      backbone_sized_model):
+    """Every decode goes through the budget: before, the photos decoded again after a
+    swap (SIGHUP) to a model of another input size were decoded outside it."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(burst[0].read_bytes())
+    proc = subprocess.run([sys.executable, "-c", REDECODE_AFTER_SWAP, str(tmp_path), str(photo),
+                           str(backbone_sized_model)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    waited, status = proc.stdout.split()[1:3]
+    assert float(waited) >= 0.8 and status == "ok", proc.stdout
+
+
+TINY_MODEL = """
+import sys, numpy as np, keras
+from pathlib import Path
+from trainer.export import export_int8
+inputs = keras.Input((32, 32, 3))
+x = keras.layers.GlobalAveragePooling2D()(inputs)
+model = keras.Model(inputs, keras.layers.Dense(1)(x))
+pixels = np.random.default_rng(0).integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
+Path(sys.argv[1]).write_bytes(export_int8(model, pixels, 1 / 255))
+"""
+
+
+@pytest.fixture
+def backbone_sized_model(tmp_path) -> Path:
+    """A real int8 model of another input size (32 px) with a card."""
+    import hashlib
+    import json
+
+    from tests.conftest import REPO
+
+    model = tmp_path / "other.tflite"
+    proc = subprocess.run([sys.executable, "-c", TINY_MODEL, str(model)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = json.loads((REPO / "models" / "default.json").read_text())
+    card.update(sha256=hashlib.sha256(model.read_bytes()).hexdigest())
+    card["input"].update(height=32, width=32)
+    card.pop("kernels", None)
+    model.with_suffix(".json").write_text(json.dumps(card))
+    return model
