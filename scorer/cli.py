@@ -184,7 +184,7 @@ def rank(
         if html_out is not None:
             from .report import write_html
 
-            write_html(ranking, loaded.card, html_out)
+            write_html(ranking, loaded.card, html_out, max_memory * MIB)
     except SpeError as exc:
         fail(exc.reason)
     except OSError as exc:

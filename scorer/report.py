@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .budget import DEFAULT_MAX_MEMORY_MIB, MIB, MemoryBudget, decode_cost
 from .card import ModelCard
 from .decode import read_photo, reduced_scale
 from .errors import PhotoError
@@ -52,19 +53,22 @@ window.addEventListener("load", function () {
 """
 
 
-def thumbnail(path: str) -> str | None:
-    """A small JPEG of the photo as a data: URI (EXIF orientation applied), or None."""
+def thumbnail(path: str, budget: MemoryBudget) -> str | None:
+    """A small JPEG of the photo as a data: URI (EXIF orientation applied), or None. Its
+    decode takes its share of the memory budget, as every decode does."""
     try:
         data = read_photo(path).data
-        _, flag = reduced_scale(read_header(data), THUMBNAIL_SIDE // 2)
+        header = read_header(data)
+        scale, flag = reduced_scale(header, THUMBNAIL_SIDE // 2)
+        with budget.hold(decode_cost(header, scale)):
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     except PhotoError:
         return None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     if image is None:
         return None
-    scale = THUMBNAIL_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    shrink = THUMBNAIL_SIDE / max(image.shape[:2])
+    if shrink < 1:
+        image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
         return None
@@ -88,9 +92,11 @@ def model_summary(card: ModelCard) -> str:
             f"{card.likes.get('n', '?')} photos; {measured}.{backbone}")
 
 
-def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
+def write_html(ranking: Ranking, card: ModelCard, out: Path,
+               max_memory: int = DEFAULT_MAX_MEMORY_MIB * MIB) -> None:
     """The page, written as it is made: one thumbnail in memory at a time, whatever the
     number of photos (each takes about 22 KB in the page)."""
+    budget = MemoryBudget(max_memory)
     e = html.escape
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"<div>{e(card.note)}</div>" if card.note else ""
@@ -107,13 +113,13 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
     with replaced(out) as handle:  # whole, and never through a link planted at its temp name
         handle.write(head.encode("utf-8"))
         for n, r in enumerate(ranking.ranked, start=1):
-            handle.write(_item(n, r).encode("utf-8"))
+            handle.write(_item(n, r, budget).encode("utf-8"))
         handle.write(tail.encode("utf-8"))
 
 
-def _item(n: int, r: Ranked) -> str:
+def _item(n: int, r: Ranked, budget: MemoryBudget) -> str:
     e = html.escape
-    src = thumbnail(r.path)
+    src = thumbnail(r.path, budget)
     picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
                else '<div class="img">(no preview)</div>')
     return (f'<li><div class="rank">{n}</div>{picture}<div>'
