@@ -160,7 +160,7 @@ def test_fit_help_lists_exactly_the_tables_entries():
                            env={"COLUMNS": "400", "NO_COLOR": "1"})
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    listed = re.search(r"The network: (.*?)\. .{0,40}?\[default: \(?([\w-]+)\)?\]", text)
+    listed = re.search(r"The network: (.*?)\. .{0,60}?\[default: \(?([\w-]+)\)?\]", text)
     assert listed, text
     assert re.findall(r"(?:^|; )([\w-]+): ", listed.group(1)) == list(NETWORKS)
     for option in ("epochs", "batch-size", "img-size", "target", "augment", "folds", "members"):
