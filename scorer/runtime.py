@@ -149,6 +149,10 @@ class Model:
     def __init__(self, path: str | os.PathLike[str] | None = None, runtime: str = "auto",
                  threads: int | None = None, kernels: str = "auto") -> None:
         self.path = Path(path) if path is not None else default_model_path()
+        if self.path.is_dir():
+            raise ModelError(f"{self.path}: is a folder, not a model (give NAME.tflite)")
+        if not self.path.exists():
+            raise ModelError(f"{self.path}: no such model file")
         self.card: ModelCard = read_card(self.path)
         try:
             content = self.path.read_bytes()

@@ -33,7 +33,13 @@ def test_missing_model(tmp_path, photos):
     out = tmp_path / "s.csv"
     proc = spe("batch-score", str(photos), "--model", str(tmp_path / "nope.tflite"),
                "--out", str(out))
-    assert_fatal(proc, "model card missing", out)
+    # The real cause: no model there (before: "nope.json: model card missing").
+    assert_fatal(proc, "nope.tflite: no such model file", out)
+
+
+def test_a_folder_given_as_the_model(tmp_path, photos):
+    assert_fatal(spe("batch-score", str(photos), "--model", str(tmp_path)),
+                 "is a folder, not a model")
 
 
 def test_missing_card(tmp_path, photos):
