@@ -57,8 +57,9 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     counts["failed"] += len(unmatched) + len(unreadable)
     rate = counts["scored"] / elapsed if elapsed > 0 else 0.0
     skipped_note = " (already in the CSV; --force to score again)" if counts["skipped"] else ""
+    speed = f" ({rate:.1f} photos/s)" if counts["scored"] else ""  # no rate of nothing
     echo(f"scored {counts['scored']}, skipped {counts['skipped']}{skipped_note}, failed "
-         f"{counts['failed']} in {elapsed:.1f} s ({rate:.1f} photos/s)")
+         f"{counts['failed']} in {elapsed:.1f} s{speed}")
     if os.environ.get("SPE_PROFILE"):
         spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in engine.seconds.items())
         running, draining = engine.decoders_idle

@@ -112,9 +112,18 @@ def percentile_of(predictions: np.ndarray, percentiles: list[float]) -> np.ndarr
     when many training posts share that like count.
     """
     grid = np.asarray(percentiles, dtype=np.float64)
-    low = np.searchsorted(grid, predictions, side="left")
-    high = np.searchsorted(grid, predictions, side="right")
-    return np.clip((low + high) / 2 / (len(grid) - 1) * 100.0, 0.0, 100.0)
+    x = np.asarray(predictions, dtype=np.float64)
+    low = np.searchsorted(grid, x, side="left")
+    high = np.searchsorted(grid, x, side="right")
+    rank = (low + high) / 2  # at a training like (or a run of equal ones): their middle
+    # Between two training likes: linearly between their middles, so that different
+    # predictions get different percentiles (not one step for the whole gap).
+    between = (low == high) & (low > 0) & (low < len(grid))
+    left = np.clip(low - 1, 0, len(grid) - 1)
+    right = np.clip(low, 0, len(grid) - 1)
+    gap = np.where(between, grid[right] - grid[left], 1.0)
+    rank = np.where(between, low - 0.5 + (x - grid[left]) / np.where(gap > 0, gap, 1.0), rank)
+    return np.clip(rank / (len(grid) - 1) * 100.0, 0.0, 100.0)
 
 
 @dataclass

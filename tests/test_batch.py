@@ -318,3 +318,11 @@ def test_progress_bar_on_an_interactive_terminal(photos, tmp_path):
     text = seen.decode(errors="replace")
     assert "\rscoring [" in text and "5/5" in text
     assert "scored 5, skipped 0, failed 0" in text
+
+
+def test_a_run_that_scored_nothing_gives_no_rate(photos, tmp_path):
+    out = tmp_path / "s.csv"
+    assert spe("batch-score", str(photos), "--out", str(out)).returncode == 0
+    again = spe("batch-score", str(photos), "--out", str(out))
+    assert again.returncode == 0 and "photos/s" not in again.stderr, again.stderr
+    assert again.stderr.startswith("scored 0, skipped 5")

@@ -114,3 +114,15 @@ def test_percentiles_midpoint_of_ties():
     assert percentile_of(np.array([0.0, 51.0, 1e9]), grid).tolist() == [0.0, 50.5, 100.0]
     flat = [5.0] * 101
     assert percentile_of(np.array([5.0]), flat).tolist() == [50.5]  # the middle of the ties
+
+
+def test_percentiles_are_interpolated_between_training_likes():
+    """Before, 650.1, 655.7 and 661.3 likes all read "percentile 87" (one step for the whole
+    gap between two training likes)."""
+    from scorer.card import percentile_of
+
+    grid = [float(v) for v in np.percentile(np.arange(1, 102), np.arange(101))]
+    between = percentile_of(np.array([51.25, 51.5, 51.75]), grid)
+    assert np.allclose(between, [50.75, 51.0, 51.25])
+    assert percentile_of(np.array([51.0 - 1e-9]), grid)[0] < 50.5 < percentile_of(
+        np.array([51.0 + 1e-9]), grid)[0] + 1e-6
