@@ -39,17 +39,24 @@ def _ms_per_photo(model: Model, pixels: np.ndarray) -> float:
     return (time.perf_counter() - started) * 1000 / max(1, len(pixels))
 
 
-def time_kernels(argv: list[str]) -> int:
-    model_path, runtime, pixels_path, repeats = argv[:4]
+def _load(model_path: str, runtime: str, kernels: list[str]) -> list[Model] | int:
+    """The model on one thread with each of ``kernels``, or the exit status to leave with
+    (EXIT_RUNTIME_MISSING when the runtime is not installed here), the reason said."""
     try:
-        models = [Model(model_path, runtime=runtime, threads=1, kernels=k)
-                  for k in ("exact", "fast")]
+        return [Model(model_path, runtime=runtime, threads=1, kernels=k) for k in kernels]
     except RuntimeMissing as exc:
         print(exc.reason, file=sys.stderr)
         return EXIT_RUNTIME_MISSING
     except SpeError as exc:
         print(exc.reason, file=sys.stderr)
         return 2
+
+
+def time_kernels(argv: list[str]) -> int:
+    model_path, runtime, pixels_path, repeats = argv[:4]
+    models = _load(model_path, runtime, ["exact", "fast"])
+    if isinstance(models, int):
+        return models
     pixels = np.load(pixels_path)
     for model in models:
         model.predict_raw(pixels[:BATCH])  # allocation and the delegate's set-up, untimed
@@ -65,15 +72,10 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "time":
         return time_kernels(argv[1:])
     model_path, runtime, pixels_path, out_path = argv[:4]
-    kernels = argv[4] if len(argv) > 4 else "exact"
-    try:
-        model = Model(model_path, runtime=runtime, threads=1, kernels=kernels)
-    except RuntimeMissing as exc:
-        print(exc.reason, file=sys.stderr)
-        return EXIT_RUNTIME_MISSING
-    except SpeError as exc:
-        print(exc.reason, file=sys.stderr)
-        return 2
+    loaded = _load(model_path, runtime, [argv[4] if len(argv) > 4 else "exact"])
+    if isinstance(loaded, int):
+        return loaded
+    model = loaded[0]
     pixels = np.load(pixels_path)
     model.predict_raw(pixels[:BATCH])  # the first call allocates; keep it out of the timing
     started = time.perf_counter()

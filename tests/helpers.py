@@ -38,3 +38,27 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+TINY_MODEL = """
+import sys, numpy as np, keras
+from pathlib import Path
+from trainer.export import export_int8
+size, outputs = int(sys.argv[2]), int(sys.argv[3])
+inputs = keras.Input((size, size, 3))
+x = keras.layers.GlobalAveragePooling2D()(inputs)
+model = keras.Model(inputs, keras.layers.Dense(outputs)(x))
+pixels = np.random.default_rng(0).integers(0, 255, (20, size, size, 3), dtype=np.uint8)
+Path(sys.argv[1]).write_bytes(export_int8(model, pixels, 1 / 255))
+"""
+
+
+def export_tiny_model(path, size: int = 64, outputs: int = 1) -> None:
+    """A real int8 .tflite from the real converter (in a child process: TensorFlow must not
+    load in the tests' own), pooling and one dense layer of ``outputs`` values."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", TINY_MODEL, str(path), str(size), str(outputs)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -247,18 +247,6 @@ def test_a_re_decode_after_a_model_swap_waits_for_the_memory_budget(tmp_path, bu
     assert float(waited) >= 0.8 and status == "ok", proc.stdout
 
 
-TINY_MODEL = """
-import sys, numpy as np, keras
-from pathlib import Path
-from trainer.export import export_int8
-inputs = keras.Input((32, 32, 3))
-x = keras.layers.GlobalAveragePooling2D()(inputs)
-model = keras.Model(inputs, keras.layers.Dense(1)(x))
-pixels = np.random.default_rng(0).integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
-Path(sys.argv[1]).write_bytes(export_int8(model, pixels, 1 / 255))
-"""
-
-
 @pytest.fixture
 def backbone_sized_model(tmp_path) -> Path:
     """A real int8 model of another input size (32 px) with a card."""
@@ -266,11 +254,10 @@ def backbone_sized_model(tmp_path) -> Path:
     import json
 
     from tests.conftest import REPO
+    from tests.helpers import export_tiny_model
 
     model = tmp_path / "other.tflite"
-    proc = subprocess.run([sys.executable, "-c", TINY_MODEL, str(model)], capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    export_tiny_model(model, size=32)
     card = json.loads((REPO / "models" / "default.json").read_text())
     card.update(sha256=hashlib.sha256(model.read_bytes()).hexdigest())
     card["input"].update(height=32, width=32)

@@ -10,29 +10,16 @@ import hashlib
 import json
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, SAMPLES, spe
 from tests.daemon import Daemon
+from tests.helpers import export_tiny_model
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 DEFAULT = REPO / "models" / "default.tflite"
-
-TWO_OUTPUTS = """
-import sys, numpy as np, keras
-from pathlib import Path
-from trainer.export import export_int8
-inputs = keras.Input((64, 64, 3))
-x = keras.layers.GlobalAveragePooling2D()(inputs)
-model = keras.Model(inputs, keras.layers.Dense(2)(x))
-pixels = np.random.default_rng(0).integers(0, 255, (20, 64, 64, 3), dtype=np.uint8)
-Path(sys.argv[1]).write_bytes(export_int8(model, pixels, 1 / 255))
-"""
-
 
 def _with_card(model: Path, data: bytes, card_edit=None) -> Path:
     model.write_bytes(data)
@@ -51,9 +38,7 @@ def _bad_model(kind: str, folder: Path) -> Path:
     if kind == "kernels":
         return _with_card(model, DEFAULT.read_bytes(),
                           lambda card: card.update(kernels={"litert": "fast please"}))
-    proc = subprocess.run([sys.executable, "-c", TWO_OUTPUTS, str(model)], capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    export_tiny_model(model, outputs=2)
     return _with_card(model, model.read_bytes())
 
 
