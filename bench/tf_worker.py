@@ -93,7 +93,7 @@ def prepare(work: str, n: int, epochs: int, members: int = 3) -> None:
     np.save(root / "val_likes.npy", likes[val_idx])
     np.save(root / "keras_likes.npy",
             target.inverse(model.predict(val.astype(np.float32) * PIXEL_SCALE, verbose=0).ravel()))
-    int8 = export_int8(model, representative_set(model, pixels[train_idx], 0, PIXEL_SCALE),
+    int8 = export_int8(model, representative_set(model, pixels[train_idx], 0),
                        PIXEL_SCALE)
     (root / "int8.tflite").write_bytes(int8)
     write_card(root / "int8.tflite", build_card(root / "int8.tflite", int8, target,

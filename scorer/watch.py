@@ -170,9 +170,8 @@ class Watcher:
             self._finish(outcome)
 
     def status_line(self) -> str:
-        c = self.counts
-        return (f"scored {c['scored']}, skipped {c['skipped']}, failed {c['failed']}, "
-                f"queued {self.engine.in_flight + len(self.tracker)}; "
+        return (f"scored {self.counts['scored']}, skipped {self.counts['skipped']}, failed "
+                f"{self.counts['failed']}, queued {self.engine.in_flight + len(self.tracker)}; "
                 f"model {self.engine.model.model_id}")
 
     def request_rescan(self) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 MAX_FUNCTION_LINES = 60
 MAX_CLASS_LINES = 200
-# Classes held to less, where a split came undone before.
-CLASS_LIMITS = {"Watcher": 150}
+# Classes held to less, where a split came undone before: the watcher's loop under 150.
+CLASS_LIMITS = {"Watcher": 149}
 
 
 def too_long(path: Path) -> list[str]:

@@ -50,7 +50,7 @@ def augmented_variants(pixels: np.ndarray) -> np.ndarray:
 
 
 def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
-                       pixel_scale: float, candidates: int = CANDIDATES,
+                       candidates: int = CANDIDATES,
                        photos: int = REPRESENTATIVE_PHOTOS) -> np.ndarray:
     """Training photos and their variants, always including the prediction extremes."""
     rng = np.random.default_rng(seed)

@@ -176,8 +176,8 @@ class _FoldExport:
 
         path = self.folder / f"fold{k + 1}.tflite"
         tflite = export_int8(model, representative_set(model, self.pixels[train_idx],
-                                                       self.options.seed, PIXEL_SCALE,
-                                                       **self.calibration), PIXEL_SCALE)
+                                                       self.options.seed, **self.calibration),
+                             PIXEL_SCALE)
         path.write_bytes(tflite)
         card = build_card(path, tflite, target, self.likes[train_idx], self.options, None, 0)
         write_card(path, card)
@@ -279,7 +279,7 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     from .export import export_int8, measure_kernels, representative_set, run_exported
 
     echo("exporting full-integer int8 TFLite")
-    tflite = export_int8(model, representative_set(model, pixels, options.seed, PIXEL_SCALE),
+    tflite = export_int8(model, representative_set(model, pixels, options.seed),
                          PIXEL_SCALE)
     # Written beside `out` and put in its place only once verified (and past the gate).
     tmp = out.with_name(f".{out.stem}.new.tflite")
