@@ -104,7 +104,9 @@ def _backbone_record(options: FitOptions) -> dict:
 def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[FoldRun, str]:
     """Cross-validate the head for each candidate target; keep the best by Spearman."""
     candidates = (options.target,) if options.target else TARGET_CANDIDATES
-    runs = {name: head_folds(features, pixels, likes, options, name) for name in candidates}
+    baselines = baseline_folds(pixels, likes, options)  # the same for every target
+    runs = {name: head_folds(features, likes, options, name, baselines)
+            for name in candidates}
     best = max(runs, key=lambda name: runs[name].summary["cnn"]["spearman"]["mean"])
     for name, run in runs.items():
         s = run.summary["cnn"]["spearman"]
@@ -113,19 +115,28 @@ def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[F
     return runs[best], best
 
 
-def head_folds(features: np.ndarray, pixels: np.ndarray, likes: np.ndarray,
-               options: FitOptions, target_name: str) -> FoldRun:
-    """Out-of-fold predictions of the ridge head and of the two baselines."""
-    run = FoldRun({name: np.zeros(len(likes)) for name in ("cnn", "ridge", "mean")})
+def baseline_folds(pixels: np.ndarray, likes: np.ndarray,
+                   options: FitOptions) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions of the two baselines (ridge on image statistics, mean)."""
+    predictions = {name: np.zeros(len(likes)) for name in ("ridge", "mean")}
+    for test_idx in fold_indices(len(likes), options.folds, options.seed):
+        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+        for baseline in (RidgeBaseline(), MeanBaseline()):
+            fitted = baseline.fit(pixels[train_idx], likes[train_idx])
+            predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
+    return predictions
+
+
+def head_folds(features: np.ndarray, likes: np.ndarray, options: FitOptions,
+               target_name: str, baselines: dict[str, np.ndarray]) -> FoldRun:
+    """Out-of-fold predictions of the ridge head, beside the baselines' (given)."""
+    run = FoldRun({"cnn": np.zeros(len(likes)), **baselines})
     run.per_fold = {name: [] for name in run.predictions}
     for test_idx in fold_indices(len(likes), options.folds, options.seed):
         train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
         target = Target.fit(target_name, likes[train_idx])
         head = RidgeHead.fit(features[train_idx], target.forward(likes[train_idx]))
         run.predictions["cnn"][test_idx] = target.inverse(head.predict(features[test_idx]))
-        for baseline in (RidgeBaseline(), MeanBaseline()):
-            fitted = baseline.fit(pixels[train_idx], likes[train_idx])
-            run.predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
         for name in run.predictions:
             run.per_fold[name].append(regression_metrics(
                 likes[test_idx], run.predictions[name][test_idx], likes[train_idx]))
