@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -466,15 +467,14 @@ def _set_up_logging(log_level: str) -> None:
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
-    # journald adds the time and the unit: a level and the message suffice. When stderr
-    # is journald's stream (systemd sets JOURNAL_STREAM), each line starts with its
-    # syslog priority (<3> error, <4> warning, <6> info, <7> debug), so that
-    # `journalctl -p warning` finds the warnings.
+    # journald adds the time and the unit, and reads the level from the line's syslog
+    # priority prefix (<3> error, <4> warning, <6> info, <7> debug: `journalctl -p
+    # warning` finds the warnings), so there a line is the prefix and the message.
+    # Anywhere else (a terminal, a file) a line starts with its time in UTC, ISO 8601.
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(SyslogPriority("%(levelname)s %(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    handler.setFormatter(SyslogPriority("%(message)s") if journald else UtcIsoFormatter(
+        "%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
 
 
@@ -485,6 +485,13 @@ class SyslogPriority(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         priority = self.PRIORITIES.get(record.levelno, 6)
         return f"<{priority}>" + super().format(record)
+
+
+class UtcIsoFormatter(logging.Formatter):
+    """2026-12-02T18:40:01Z: the time in UTC, ISO 8601, to the second."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
 
 
 def main() -> None:

@@ -149,9 +149,10 @@ class Inbox:
             self._move_failed(path, target, exc)
             return True
         self._move_retry.pop(path, None)
-        log.debug("moved %s to %s", display_path(path), display_path(destination))
+        log.info("moved %s to %s", display_path(path), display_path(destination))
         moved = current_identity(destination)
         if identity is None or _same_file(identity, moved):
+            self._remove_emptied(Path(path).parent)
             return True
         try:
             if not os.path.lexists(path):
@@ -160,6 +161,18 @@ class Inbox:
             log.warning("cannot put %s back: %s", display_path(destination), exc.strerror)
         log.warning("%s was replaced while being moved; scoring it again", display_path(path))
         return False
+
+    def _remove_emptied(self, folder: Path) -> None:
+        """Remove the sub-folders a move left empty, from ``folder`` up, never the inbox
+        itself: rmdir fails on a folder that holds anything (an uploader's new file
+        included), so only a folder empty at that instant goes."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
+            log.debug("removed the empty folder %s", display_path(folder))
+            folder = folder.parent
 
     def _move_failed(self, path: str, target: Path, exc: Exception) -> None:
         """Leave the photo where it is (its row is written: not scored again) and try the

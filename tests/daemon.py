@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -19,13 +20,27 @@ class Daemon:
         self.inbox, self.out = inbox, out
         self.log = log or out.with_suffix(".log")
         self._log_handle = open(self.log, "ab")
+        # The log reaches its file through a pipe and this process, as the service's
+        # reaches journald: limits set on the daemon (RLIMIT_FSIZE) are not the log's.
         self.proc = subprocess.Popen(
             [*(prefix or []), str(BIN / "spe"), "watch", str(inbox), "--out", str(out),
              "--settle", "0.3", "--threads", "2", *args],
-            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
             preexec_fn=preexec_fn,
         )
+        self._copier = threading.Thread(target=self._copy_log, daemon=True)
+        self._copier.start()
         self.wait_for_log("watching ")
+
+    def _copy_log(self) -> None:
+        assert self.proc.stdout is not None
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
+            self._log_handle.write(chunk)
+            self._log_handle.flush()
+
+    def _close_log(self) -> None:
+        self._copier.join(timeout=10)
+        self._log_handle.close()
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -63,9 +78,9 @@ class Daemon:
         try:
             return self.proc.wait(timeout=timeout)
         finally:
-            self._log_handle.close()
+            self._close_log()
 
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
-        self._log_handle.close()
+        self._close_log()

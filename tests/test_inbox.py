@@ -63,3 +63,28 @@ def test_move_keeps_the_place_under_the_inbox_and_never_overwrites(inbox, tmp_pa
         inbox.move(str(inbox.root / "sub" / "a.jpg"), target)
     assert sorted(os.listdir(target / "sub")) == ["a-1.jpg", "a.jpg"]
     assert (target / "sub" / "a.jpg").read_bytes() == b"1"
+
+
+def test_a_move_removes_the_folders_it_left_empty_and_nothing_else(inbox, tmp_path, caplog):
+    """inbox/a/b/x.jpg moved: b and a go; c keeps a file, so c stays; the inbox stays
+    even when empty. Each move is one log line naming where the photo went."""
+    root, target = inbox.root, tmp_path / "failed"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "c").mkdir()
+    (root / "a" / "b" / "x.jpg").write_bytes(b"x")
+    (root / "c" / "y.jpg").write_bytes(b"y")
+    (root / "c" / "notes.txt").write_bytes(b"kept")
+    (root / "z.jpg").write_bytes(b"z")
+    with caplog.at_level("INFO", logger="spe"):
+        for name in ("a/b/x.jpg", "c/y.jpg", "z.jpg"):
+            inbox.move(str(root / name), target)
+    assert sorted(os.listdir(root)) == ["c"]
+    assert os.listdir(root / "c") == ["notes.txt"]
+    assert (target / "a" / "b" / "x.jpg").read_bytes() == b"x"
+    moves = [r.getMessage() for r in caplog.records if r.getMessage().startswith("moved ")]
+    assert moves == [f"moved {root / n} to {target / n}" for n in ("a/b/x.jpg", "c/y.jpg", "z.jpg")]
+    os.unlink(root / "c" / "notes.txt")
+    (root / "c" / "d").mkdir()
+    (root / "c" / "d" / "w.jpg").write_bytes(b"w")
+    inbox.move(str(root / "c" / "d" / "w.jpg"), target)
+    assert root.is_dir() and os.listdir(root) == []  # the inbox itself is never removed

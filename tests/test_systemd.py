@@ -147,6 +147,6 @@ def test_the_units_command_scores_a_photo_as_an_unprivileged_user():
         assert len(rows) == 2 and rows[1].endswith(",ok,")
         lines = log.read_text().splitlines()
         assert lines and all(re.match(r"<[2-7]>", line) for line in lines), lines
-        assert any(line.startswith("<6>INFO scored ") for line in lines)
+        assert any(line.startswith("<6>scored ") for line in lines)
     finally:
         shutil.rmtree(top)

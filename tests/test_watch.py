@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -192,5 +193,13 @@ def test_settings_from_toml_env_and_flags(inbox, tmp_path, synth_dir):
             time.sleep(0.05)
         assert (moved / "a.jpg").exists()
         assert "INFO scored" in daemon.log_text()
+        # Outside journald each line starts with its time (UTC, ISO 8601); each move
+        # is a line saying where the photo went.
+        daemon.wait_for_log("moved ")
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+        assert re.search(rf"^{stamp} INFO scored {re.escape(str(inbox / 'a.jpg'))}: ",
+                         daemon.log_text(), re.M)
+        assert re.search(rf"^{stamp} INFO moved {re.escape(str(inbox / 'a.jpg'))} to "
+                         rf"{re.escape(str(moved / 'a.jpg'))}$", daemon.log_text(), re.M)
     finally:
         assert daemon.stop() == 0
