@@ -12,8 +12,8 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import typer
 
@@ -25,30 +25,43 @@ from .decode import DEFAULT_MAX_PIXELS
 from .engine import BATCH_SIZE
 from .errors import SpeError
 from .ledger import Ledger
+from .logsetup import LEVELS, set_up_logging
 from .modeltrial import try_model
-from .runtime import MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
+from .partitions import FORMATS
+from .runtime import KERNELS, MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
+from .settingsfile import ConfigOption
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
     no_args_is_help=True,
     context_settings=CONTEXT_SETTINGS,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help that reads at 80 columns, no boxes
 )
 
 add_version(app, "spe", __version__)
+# Options with a fixed set of values, typed as the set (from its one definition): the
+# help shows [auto|exact|fast], a shell completes them, click refuses anything else.
+if TYPE_CHECKING:
+    RuntimeName: TypeAlias = str
+    KernelsName: TypeAlias = str
+    FormatName: TypeAlias = str
+    LevelName: TypeAlias = str
+else:
+    RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
+    FormatName, LevelName = Literal[FORMATS], Literal[LEVELS]
 DEFAULT_THREADS = os.cpu_count() or 1
 
 ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
                            show_default="the shipped starter model",
                            help="NAME.tflite, with its card NAME.json beside it.")
 RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
-                             help=f"TFLite runtime: {', '.join(RUNTIMES)}.")
+                             help="TFLite runtime; auto: the one the card measured faster.")
 KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
-                             help="auto: XNNPACK where the model's card measured it within "
+                             help="auto: XNNPACK where the card measured it within "
                                   f"{MAX_FAST_STEPS} int8 steps of the built-in kernels and "
-                                  f"{MIN_FAST_SPEEDUP}x as fast, else the built-in ones; "
-                                  "exact: always the built-in kernels (the same scores on every "
-                                  "runtime); fast: XNNPACK regardless.")
+                                  f"{MIN_FAST_SPEEDUP}x as fast; exact: the built-in kernels "
+                                  "(the same scores on every runtime); fast: XNNPACK.")
 # Options both commands take: declared once, so they carry the same help and default.
 ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                              help="Decoding threads.")
@@ -67,8 +80,9 @@ MaxMemoryOption = typer.Option(DEFAULT_MAX_MEMORY_MIB, "--max-memory", min=16,
 
 
 # The photos to score, as batch-score and rank both take them.
-PathsArgument = typer.Argument(..., help="Photos, folders or glob patterns; - reads paths from "
-                                         "standard input, one per line.")
+PathsArgument = typer.Argument(..., metavar="PATH...",
+                               help="Photos, folders or glob patterns; - reads paths from "
+                                    "standard input, one per line.")
 RecursiveOption = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE",
                                show_default="off",
                                help="Descend into sub-folders (and ** in patterns).")
@@ -136,11 +150,12 @@ def batch_score(
     batch_size: int = BatchSizeOption,
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE", show_default="off",
                                help="Score again photos the CSV already has for this model."),
-    runtime: str = RuntimeOption,
-    kernels: str = KernelsOption,
+    runtime: RuntimeName = RuntimeOption,
+    kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
     null: bool = NullOption,
+    config: Path | None = ConfigOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
@@ -168,10 +183,11 @@ def rank(
                                             "have yet."),
     recursive: bool = RecursiveOption,
     threads: int = ThreadsOption,
-    runtime: str = RuntimeOption,
-    kernels: str = KernelsOption,
+    runtime: RuntimeName = RuntimeOption,
+    kernels: KernelsName = KernelsOption,
     max_memory: int = MaxMemoryOption,
     null: bool = NullOption,
+    config: Path | None = ConfigOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
     from .rank import rank as run
@@ -218,21 +234,18 @@ def cluster_score(
                                                  envvar="SPE_PARTITION_SIZE",
                                                  show_default="1/64 of the photos, 20 to 1000",
                                                  help="Photos per partition (a unit of work)."),
-    fmt: str = typer.Option("csv", "--format", envvar="SPE_FORMAT",
-                            help="Partition files: csv, or parquet (needs pyarrow)."),
-    runtime: str = RuntimeOption,
-    kernels: str = KernelsOption,
+    fmt: FormatName = typer.Option("csv", "--format", envvar="SPE_FORMAT",
+                            help="Partition files (parquet needs pyarrow)."),
+    runtime: RuntimeName = RuntimeOption,
+    kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
     null: bool = NullOption,
+    config: Path | None = ConfigOption,
 ) -> None:
     """Score an archive on a Ray cluster into a folder of partitions (the cluster extra)."""
     from .cluster import ClusterOptions
     from .cluster import cluster_score as run
-    from .partitions import FORMATS
-
-    if fmt not in FORMATS:
-        fail(f"--format {fmt!r}: choose {' or '.join(FORMATS)}")
     paths = given_paths(paths, null, recursive)
     loaded = load_model(model, runtime, kernels, model_threads)
     options = ClusterOptions(out=out, address=address, workers=workers, threads=threads,
@@ -266,11 +279,12 @@ def cluster_merge(
 
 
 @app.command()
-def info(model: Path | None = ModelOption, runtime: str = RuntimeOption,
-         kernels: str = KernelsOption,
+def info(model: Path | None = ModelOption, runtime: RuntimeName = RuntimeOption,
+         kernels: KernelsName = KernelsOption,
          json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
                                        help="Print only JSON: the model's place, runtime, "
-                                            "kernels and its whole card.")) -> None:
+                                            "kernels and its whole card."),
+         config: Path | None = ConfigOption) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
     loaded = load_model(model, runtime, kernels)
     if json_out:
@@ -327,37 +341,6 @@ def kernels_line(loaded: Model) -> str:
     return f"{kind}; fast kernels {kernels_reason(measured)}"
 
 
-def _load_config(ctx: typer.Context, param: typer.CallbackParam,
-                 value: Path | None) -> Path | None:
-    """Read a TOML settings file into the defaults: flags and SPE_* variables still win."""
-    if value is None:
-        return value
-    import tomllib
-
-    try:
-        data = tomllib.loads(value.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        fail(f"{value}: unreadable settings file ({exc})")
-    section = data.get("watch", data)
-    if not isinstance(section, dict):
-        fail(f"{value}: [watch] must be a table of settings")
-    params = {str(p.name): p for p in ctx.command.params if p.name not in ("config", "inbox")}
-    settings = {}
-    for key, setting in section.items():
-        name = str(key).replace("-", "_")
-        if name not in params:
-            fail(f"{value}: unknown setting {key!r} (known: "
-                 f"{', '.join(sorted(n.replace('_', '-') for n in params))})")
-        try:  # the type the option itself takes, so a bad value names the file and the key
-            params[name].process_value(ctx, setting)
-        except Exception as exc:  # noqa: BLE001 - click's own conversions raise several kinds
-            reason = getattr(exc, "message", None) or str(exc)
-            fail(f"{value}: {key} = {setting!r}: {reason}")
-        settings[name] = setting
-    ctx.default_map = {**(ctx.default_map or {}), **settings}
-    return value
-
-
 @app.command()
 def watch(
     inbox: Path = typer.Argument(..., envvar="SPE_INBOX", help="Folder to watch for new photos."),
@@ -380,23 +363,20 @@ def watch(
     threads: int = ThreadsOption,
     model_threads: int = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
-    runtime: str = RuntimeOption,
-    kernels: str = KernelsOption,
+    runtime: RuntimeName = RuntimeOption,
+    kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
     settle: float = typer.Option(SETTLE_SECONDS, "--settle", min=0.0, envvar="SPE_SETTLE",
                                  help="Seconds a file without a close event must stay unchanged."),
-    log_level: str = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
-                                  help="debug, info, warning or error."),
-    config: Path | None = typer.Option(None, "--config", envvar="SPE_CONFIG", is_eager=True,
-                                          show_default="none",
-                                          callback=_load_config,
-                                          help="TOML settings file ([watch] table or top level)."),
+    log_level: LevelName = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
+                                  help="The least that is logged."),
+    config: Path | None = ConfigOption,
 ) -> None:
     """Score every photo dropped into INBOX, exactly once, until stopped (a daemon)."""
     from .watch import Watcher, WatchOptions
 
-    _set_up_logging(log_level)
+    set_up_logging(log_level)
     _check_watch_folders(inbox, processed, failed)
     # A bad model: stop first, with one line (systemd's RestartPreventExitStatus=2 keeps
     # it from restarting in a loop); tried in a child process, which may crash alone.
@@ -461,37 +441,6 @@ def _watch_ledger(out: Path, processed: Path | None, failed: Path | None) -> Led
             "%s: cut off a half row (%d bytes) left by an earlier crash", ledger.path,
             ledger.repaired_bytes)
     return ledger
-
-
-def _set_up_logging(log_level: str) -> None:
-    level = getattr(logging, log_level.upper(), None)
-    if not isinstance(level, int):
-        fail(f"--log-level {log_level!r}: choose debug, info, warning or error")
-    # journald adds the time and the unit, and reads the level from the line's syslog
-    # priority prefix (<3> error, <4> warning, <6> info, <7> debug: `journalctl -p
-    # warning` finds the warnings), so there a line is the prefix and the message.
-    # Anywhere else (a terminal, a file) a line starts with its time in UTC, ISO 8601.
-    handler = logging.StreamHandler(sys.stderr)
-    journald = bool(os.environ.get("JOURNAL_STREAM"))
-    handler.setFormatter(SyslogPriority("%(message)s") if journald else UtcIsoFormatter(
-        "%(asctime)s %(levelname)s %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
-
-
-class SyslogPriority(logging.Formatter):
-    PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6,
-                  logging.DEBUG: 7}
-
-    def format(self, record: logging.LogRecord) -> str:
-        priority = self.PRIORITIES.get(record.levelno, 6)
-        return f"<{priority}>" + super().format(record)
-
-
-class UtcIsoFormatter(logging.Formatter):
-    """2026-12-02T18:40:01Z: the time in UTC, ISO 8601, to the second."""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ reading stderr wants one line naming the problem, like every other spe error.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -28,9 +28,23 @@ def add_version(app: typer.Typer, prog: str, version: str) -> None:
         pass
 
 
+def _plain_usage(command: Any) -> None:
+    """Usage lines as people write them (``spe watch [OPTIONS] INBOX``, ``PATH...``):
+    typer writes a required argument as ``{inbox}``."""
+    for sub in [command, *getattr(command, "commands", {}).values()]:
+        for param in sub.params:
+            if param.param_type_name != "argument":
+                continue
+            shown = param.metavar or (str(param.name).upper()
+                                      + ("..." if param.nargs != 1 else ""))
+            param.make_metavar = lambda ctx=None, usage=False, m=shown: m
+
+
 def run_app(app: typer.Typer, prog: str) -> NoReturn:
+    command = typer.main.get_command(app)
+    _plain_usage(command)
     try:
-        result = app(prog_name=prog, standalone_mode=False)
+        result = command.main(prog_name=prog, standalone_mode=False)
     except typer.Abort:
         typer.echo(f"{prog}: aborted", err=True)
         sys.exit(130)
@@ -40,7 +54,7 @@ def run_app(app: typer.Typer, prog: str) -> NoReturn:
             sys.exit(2)
         message = " ".join(exc.format_message().split())
         ctx = getattr(exc, "ctx", None)
-        command = f"{prog} {ctx.info_name}" if ctx and ctx.info_name != prog else prog
-        typer.echo(f"{prog}: {message} (see '{command} --help')", err=True)
+        where = f"{prog} {ctx.info_name}" if ctx and ctx.info_name != prog else prog
+        typer.echo(f"{prog}: {message} (see '{where} --help')", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(result if isinstance(result, int) else 0)

