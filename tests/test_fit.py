@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import spe_train
+from tests.conftest import spe, spe_train
 
 # One group with the other users of the trained_model fixture, so that it is trained once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
@@ -207,9 +207,11 @@ def test_evaluate_prints_the_table(trained_model, synth_dir):
             in proc.stderr)
     as_json = spe_train("evaluate", str(trained_model), str(synth_dir), "--json")
     assert json.loads(as_json.stdout)["overlap_with_training"] == {"photos": 300}
-    for row in ("int8", "mean baseline"):  # the table is data: standard output
+    for row in ("int8", "mean baseline", "ridge baseline (cv)"):  # data: standard output
         assert any(line.startswith(row) for line in proc.stdout.splitlines())
         assert not any(line.startswith(row) for line in as_json.stdout.splitlines())
+    ridge = json.loads(as_json.stdout)["ridge baseline (cv)"]
+    assert -1 <= ridge["spearman"] <= 1 and ridge["mae_log1p"] > 0
 
 
 def test_notebook_recipe_by_name(synth_dir, tmp_path):
@@ -285,3 +287,34 @@ def test_distil_makes_one_network_that_follows_the_teacher(trained_model, synth_
     proc = spe_train("distil", str(trained_model), str(synth_dir), "--out", str(trained_model))
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("write the student beside the teacher, not over it")
+
+
+@pytest.mark.slow
+def test_a_model_no_better_than_the_baseline_says_so_or_falls_back(tmp_path):
+    """One epoch of the notebook network ranks below the image-statistics ridge on the
+    classic rule: kept, fit says so on standard output and the card's words agree with
+    its numbers; with --fallback ridge the baseline itself is exported instead."""
+    data = tmp_path / "data"
+    assert spe_train("synth", str(data), "--n", "90", "--seed", "3").returncode == 0
+    weak = ("--backbone", "none", "--architecture", "notebook", "--epochs", "1", "--members", "1")
+    kept = spe_train("fit", str(data), "--out", str(tmp_path / "kept.tflite"), *weak)
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    assert "ranks no better than the ridge baseline" in kept.stdout
+    card = json.loads((tmp_path / "kept.json").read_text())
+    quality = card["expected_quality"]
+    assert quality["spearman"]["mean"] <= quality["ridge_spearman"]["mean"]
+    words = (tmp_path / "kept.md").read_text()
+    assert "It ranks no better than the ridge baseline" in words
+    assert "more often than not" not in words
+    assert "[kept.predicted.png](kept.predicted.png)" in words  # the card links its plots
+
+    fell = spe_train("fit", str(data), "--out", str(tmp_path / "fell.tflite"), *weak,
+                     "--fallback", "ridge")
+    assert fell.returncode == 0, fell.stderr[-2000:]
+    assert "--fallback ridge: exporting the ridge regression on image statistics" in fell.stderr
+    assert fell.stdout == ""
+    card = json.loads((tmp_path / "fell.json").read_text())
+    assert "image statistics" in card["training"]["head"]["kind"]
+    ranked = spe("batch-score", str(data / "Images (jpg)"), "--model",
+                 str(tmp_path / "fell.tflite"))
+    assert ranked.returncode == 0, ranked.stderr

@@ -19,12 +19,20 @@ def _pct(value: float) -> str:
     return f"{value:.3f}"
 
 
-def render(card: ModelCard) -> str:
+# The plots fit writes beside NAME.tflite, and what each shows.
+PLOTS = {".predicted.png": "predicted against actual likes (cross-validated, out of fold)",
+         ".loss.png": "training and validation loss per epoch"}
+
+
+def render(card: ModelCard, plots: list[str] | None = None) -> str:
     lines = [f"# Model card: {card.model_file or 'model'} ({card.model_id})", ""]
     if card.note:
         lines += [card.note, ""]
     for section in (_uses, _training_data, _evaluation, _limitations, _versions):
         lines += section(card)
+    if plots:
+        lines += ["## Plots", "", *(f"- [{name}]({name}): {PLOTS[name[name.index('.'):]]}"
+                                    for name in plots), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -88,14 +96,42 @@ def _evaluation(card: ModelCard) -> list[str]:
     ]
 
 
+def _what_to_expect(quality: dict, fallback: bool = False) -> list[str]:
+    """What the measured numbers allow one to say, and nothing they contradict."""
+    if not quality:
+        return ["- Not cross-validated: how well it ranks your photos is not known."]
+    rho, ridge = quality["spearman"]["mean"], quality["ridge_spearman"]["mean"]
+    pairs = quality.get("pairwise_accuracy", {}).get("mean")
+    if rho <= 0.05:
+        lines = [f"- Its cross-validated ranking is no better than chance (Spearman "
+                 f"{_pct(rho)}): do not rely on it."]
+    elif pairs is not None:
+        lines = [f"- Of two of your photos, it put the one with more likes first "
+                 f"{pairs:.0%} of the time in cross-validation (50% is chance)."]
+    else:
+        lines = [f"- Its cross-validated Spearman is {_pct(rho)} (1 perfect, 0 chance)."]
+    if fallback:
+        lines.append("- It is the ridge regression on image statistics (`--fallback ridge`): "
+                     "the model trained for it ranked no better.")
+    elif rho <= ridge:
+        lines.append(f"- It ranks no better than the ridge baseline on six image statistics "
+                     f"({_pct(rho)} against {_pct(ridge)}): `spe-train fit --fallback ridge` "
+                     "exports that baseline instead.")
+    if quality["mae_log1p"]["mean"] >= quality["mean_mae_log1p"]["mean"]:
+        lines.append("- Its like counts are further off than predicting your average for "
+                     f"every photo (MAE of log1p {_pct(quality['mae_log1p']['mean'])} against "
+                     f"{_pct(quality['mean_mae_log1p']['mean'])}): read the order and the "
+                     "percentile, not the count.")
+    return lines
+
+
 def _limitations(card: ModelCard) -> list[str]:
     lines = [
         "",
         "## Limitations",
         "",
-        "- Trained on a few hundred to a few thousand photos: expect the ranking to be "
-        "right more often than not, not every time; the percentile is more telling than "
-        "the count.",
+        *_what_to_expect(card.expected_quality or {},
+                         "fallback" in str(card.training.get("head", {}).get("kind", ""))),
         f"- It sees a {card.height}x{card.width} version of the photo: fine detail and small "
         "text are lost.",
     ]
@@ -123,7 +159,9 @@ def _versions(card: ModelCard) -> list[str]:
 
 def write_card_md(model_path: Path, card: ModelCard) -> Path:
     path = model_path.with_suffix(".md")
+    plots = [model_path.with_suffix(end).name for end in PLOTS
+             if model_path.with_suffix(end).is_file()]
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(card), encoding="utf-8")
+    tmp.write_text(render(card, plots), encoding="utf-8")
     os.replace(tmp, path)
     return path

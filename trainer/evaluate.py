@@ -11,10 +11,15 @@ import numpy as np
 
 from scorer.runtime import Model
 
+from .baselines import RidgeBaseline
 from .data import load_dataset, load_pixels
+from .folds import fold_indices
 from .metrics import format_table, regression_metrics
 
 BATCH = 64
+# The ridge baseline has no training photos here: it is cross-validated on the photos
+# evaluated, which is what six image statistics can tell about them.
+BASELINE_FOLDS = 3
 
 
 def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str],
@@ -35,6 +40,9 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
         "int8": regression_metrics(likes, predicted, reference),
         "mean baseline": regression_metrics(likes, np.full(len(likes), training_mean), reference),
     }
+    if len(likes) >= 2 * BASELINE_FOLDS:
+        rows["ridge baseline (cv)"] = regression_metrics(likes, ridge_folds(pixels, likes),
+                                                         reference)
     echo(f"{model_path} ({model.model_id}, {model.runtime}) on {len(likes)} photos in "
          f"{data_dir} ({dataset.layout} layout)")
     trained_on = set(model.card.training.get("photo_hashes", []))
@@ -46,6 +54,19 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
             echo(f"warning: {seen} of {len(likes)} photos were among the model's training "
                  "photos: on those the numbers below are not a fair test")
     (show or echo)(format_table(rows, len(likes)))
+    echo(f"mean baseline: the training likes' mean for every photo; ridge baseline (cv): a "
+         f"ridge regression on six image statistics, {BASELINE_FOLDS}-fold cross-validated on "
+         "these photos")
     if trained_on:
         rows["overlap_with_training"] = {"photos": int(seen)}
     return rows
+
+
+def ridge_folds(pixels: np.ndarray, likes: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Out-of-fold predictions of the image-statistics ridge on these photos."""
+    predicted = np.zeros(len(likes))
+    for test_idx in fold_indices(len(likes), BASELINE_FOLDS, seed):
+        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+        fitted = RidgeBaseline().fit(pixels[train_idx], likes[train_idx])
+        predicted[test_idx] = fitted.predict(pixels[test_idx])
+    return predicted

@@ -119,6 +119,10 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
     summary = run.summary
     sentence = ridge_sentence(summary, options.folds, "one network of this recipe")
     echo(sentence)
+    from .transfer import falls_short, fit_fallback
+
+    if falls_short(summary) and options.fallback == "ridge":
+        return fit_fallback(dataset, pixels, out, options, echo, force)
     _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
 
     epochs = (int(statistics.median(run.best_epochs)) if options.early_stopping

@@ -81,6 +81,9 @@ class FitOptions:
     members: int = MEMBERS
     tta: bool = TTA
     detrend: bool = False
+    # When the model ranks no better than the ridge baseline: "none" keeps it (and says
+    # so), "ridge" exports the baseline itself instead (--fallback).
+    fallback: str = "none"
 
     def __post_init__(self) -> None:
         scratch = self.backbone == "none"

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from .recipe import TARGET_CANDIDATES, FitOptions
 from .weights import load_weights
 
 WHAT = "the backbone with its ridge head"
+FALLBACK_WHAT = "the ridge on image statistics"
 # Each fold's export only measures int8 against float: a smaller calibration than the
 # final export's (the backbone's predict is the slow part: 13 ms a photo at 160 px).
 FOLD_CALIBRATION = {"candidates": 400, "photos": 150}
@@ -38,17 +41,58 @@ FOLD_CALIBRATION = {"candidates": 400, "photos": 150}
 
 def fit_on_backbone(dataset, pixels: np.ndarray, out: Path, options: FitOptions,
                     echo: Callable[[str], None], force: bool):
-    from .fit import _check_gate, _expected_quality, _export, _FoldExport, _report
-
     backbone = BACKBONES[options.backbone]
     weights = load_weights(backbone.weights, options.given_weights, echo)
     extractor = pooled_extractor(backbone, options.img_size, weights, options.layers)
-    likes = dataset.likes
     echo(f"backbone {options.backbone} at {options.img_size} px, layers "
          f"{', '.join(options.layers)}")
-    features = extract(extractor, pixels, echo)
+    return fit_head(extractor, _backbone_record(options), dataset, pixels, out, options, echo,
+                    force)
 
+
+def fit_fallback(dataset, pixels: np.ndarray, out: Path, options: FitOptions,
+                 echo: Callable[[str], None], force: bool):
+    """--fallback ridge: the ridge baseline itself (a ridge on image statistics computed in
+    the graph), measured and exported the same way as any head."""
+    echo("--fallback ridge: exporting the ridge regression on image statistics instead")
+    return fit_head(statistics_extractor(options.img_size), None, dataset, pixels, out,
+                    replace(options, fallback="none"), echo, force)
+
+
+def falls_short(summary: dict) -> bool:
+    """The model ranks no better than the ridge baseline (cross-validated, int8)."""
+    return summary["int8"]["spearman"]["mean"] <= summary["ridge"]["spearman"]["mean"]
+
+
+def fit_head(extractor, record: dict | None, dataset, pixels: np.ndarray, out: Path,
+             options: FitOptions, echo: Callable[[str], None], force: bool):
+    """Measure a ridge head on ``extractor``'s features by cross-validation (int8 too),
+    then fit it on every photo and export extractor and head as one graph. ``record``
+    names the backbone in the card (None: the image-statistics fallback)."""
+    from .fit import _check_gate, _expected_quality, _report
+
+    likes = dataset.likes
+    features = extract(extractor, pixels, echo)
     run, target_name = choose_target(features, pixels, likes, options, echo)
+    _int8_folds(run, extractor, features, pixels, likes, options, target_name, echo)
+    summary = run.summary
+    what = WHAT if record is not None else FALLBACK_WHAT
+    sentence = ridge_sentence(summary, options.folds, what)
+    echo(sentence)
+    if falls_short(summary) and options.fallback == "ridge":
+        return fit_fallback(dataset, pixels, out, options, echo, force)
+    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
+    card, table, agreement = _export_head(extractor, record, features, target_name, run,
+                                          dataset, pixels, out, options, echo)
+    card.expected_quality = _expected_quality(summary, sentence)
+    return _report(out, card, table, agreement, sentence, echo, plots=("predicted",))
+
+
+def _int8_folds(run: FoldRun, extractor, features, pixels, likes, options: FitOptions,
+                target_name: str, echo) -> None:
+    """Each fold's whole graph exported to int8 and run by the scorer on its photos."""
+    from .fit import _FoldExport
+
     with tempfile.TemporaryDirectory() as tmp:
         int8 = np.zeros(len(likes))
         exporter = _FoldExport(Path(tmp), pixels, likes, options, int8, FOLD_CALIBRATION)
@@ -62,37 +106,55 @@ def fit_on_backbone(dataset, pixels: np.ndarray, out: Path, options: FitOptions,
     run.predictions["int8"] = int8
     run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
         np.arange(len(likes)), idx)]) for idx in exporter.test_parts]
-    summary = run.summary
-    sentence = ridge_sentence(summary, options.folds, WHAT)
-    echo(sentence)
-    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
 
+
+def _export_head(extractor, record, features, target_name: str, run: FoldRun, dataset,
+                 pixels, out: Path, options: FitOptions, echo):
+    """The head on every photo, exported with the extractor; the card's metrics."""
+    from .fit import _export
+
+    likes = dataset.likes
     target = Target.fit(target_name, likes)
     head = RidgeHead.fit(features, target.forward(likes))
     echo(f"head: ridge on all {len(likes)} photos, strength {head.alpha:g} (leave-one-out)")
     model = scoring_model(extractor, head)
     card, agreement = _export(model, pixels, likes, target, out, options, dataset, echo, epochs=0)
-    card.training.update(target=target_name, backbone=_backbone_record(options),
-                         head={"kind": "ridge", "alpha": head.alpha,
-                               "features": int(features.shape[1])})
+    kind = "ridge" if record is not None else "ridge on image statistics (--fallback ridge)"
+    card.training.update(target=target_name, head={"kind": kind, "alpha": head.alpha,
+                                                   "features": int(features.shape[1])})
+    if record is not None:
+        card.training["backbone"] = record
+    else:
+        card.training.update(architecture="image statistics", backbone=None)
     card.training.pop("given_weights", None)
-    rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
+    rows = {name: {metric: v["mean"] for metric, v in run.summary[name].items()}
             for name in ("cnn", "int8", "ridge", "mean")}
     card.metrics = {
-        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold: the "
-                              "backbone with a ridge head fitted on the other folds",
+        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold: "
+                              f"{WHAT if record is not None else FALLBACK_WHAT} fitted on the "
+                              "other folds",
                        "n": int(len(likes)), "keras": rows["cnn"], "int8": rows["int8"],
                        "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]},
-        "cross_validation": {"folds": options.folds, "summary": summary},
+        "cross_validation": {"folds": options.folds, "summary": run.summary},
     }
-    card.expected_quality = _expected_quality(summary, sentence)
     table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
                           "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
                          len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
                                                         "photos:", 1)
     plot_predicted_vs_actual(likes, run.predictions["int8"], out.with_suffix(".predicted.png"),
                              f"{options.folds}-fold cross-validation, int8, out of fold")
-    return _report(out, card, table, agreement, sentence, echo, plots=("predicted",))
+    return card, table, agreement
+
+
+def statistics_extractor(size: int) -> Any:
+    """pixels in [0, 1] -> the photo's image statistics (the ridge baseline's, in the graph)."""
+    import keras
+
+    from .layers import ImageStatistics
+
+    inputs = keras.Input((size, size, 3), name="pixels")
+    return keras.Model(inputs, ImageStatistics(name="statistics")(inputs),
+                       name="image_statistics")
 
 
 def _backbone_record(options: FitOptions) -> dict:
