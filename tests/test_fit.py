@@ -307,11 +307,17 @@ def test_a_model_no_better_than_the_baseline_says_so_or_falls_back(tmp_path):
     assert "It ranks no better than the ridge baseline" in words
     assert "more often than not" not in words
     assert "[kept.predicted.png](kept.predicted.png)" in words  # the card links its plots
+    assert "[kept.loss.png](kept.loss.png)" in words
+    # Every fold's network reports its epochs, with the time left.
+    assert len(re.findall(r"^  epoch 1/1: loss [\d.]+, held-out loss [\d.]+, [\d.]+ s/epoch, "
+                          r"at most 0:00 left$", kept.stderr, re.M)) >= 3
 
     fell = spe_train("fit", str(data), "--out", str(tmp_path / "fell.tflite"), *weak,
-                     "--fallback", "ridge")
+                     "--fallback", "ridge", "--quiet")
     assert fell.returncode == 0, fell.stderr[-2000:]
     assert "--fallback ridge: exporting the ridge regression on image statistics" in fell.stderr
+    assert "epoch" not in fell.stderr and "fold 1/3" not in fell.stderr  # --quiet
+    assert "Verdict:" in fell.stderr and "wrote " in fell.stderr
     assert fell.stdout == ""
     card = json.loads((tmp_path / "fell.json").read_text())
     assert "image statistics" in card["training"]["head"]["kind"]

@@ -59,8 +59,22 @@ Verbose = typer.Option(False, "--verbose", "-v", envvar="SPE_TRAIN_VERBOSE", sho
                        help="Also show TensorFlow's own log lines.")
 
 
+Quiet = typer.Option(False, "--quiet", "-q", envvar="SPE_TRAIN_QUIET", show_default="off",
+                     help="Only the verdict, the files written, warnings and errors; no "
+                          "progress lines.")
+# What --quiet still shows: the outcome, never the progress.
+KEPT_WHEN_QUIET = ("Verdict:", "wrote ", "warning", "replacing ", "--fallback")
+
+
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _echo_for(quiet: bool):
+    """The trainer's messages on stderr, or with --quiet only the outcome lines."""
+    if not quiet:
+        return _echo
+    return lambda message: (_echo(message) if message.startswith(KEPT_WHEN_QUIET) else None)
 
 
 def _fail(message: str) -> NoReturn:
@@ -289,6 +303,7 @@ def fit(
     note: str = typer.Option("", envvar="SPE_TRAIN_NOTE", show_default="none",
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
 ) -> None:
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
 
@@ -307,7 +322,7 @@ def fit(
                               weight_decay=weight_decay, folds=folds, members=members, tta=tta,
                               detrend=detrend or None, fallback=fallback)
     with _exit_statuses():
-        result = fit_module.fit(data_dir, out, options, echo=_echo, force=force)
+        result = fit_module.fit(data_dir, out, options, echo=_echo_for(quiet), force=force)
     _say_if_short(out, result.card)
     if note:
         result.card.note = note
@@ -353,6 +368,7 @@ def cv(
     tta: bool | None = Tta,
     recipe: RecipeName = Recipe,
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
     exports them) against two baselines."""
@@ -367,7 +383,7 @@ def cv(
                               tta=tta)
     with _exit_statuses():
         cross_validate(data_dir, options, folds=folds, out_dir=out_dir or data_dir / "cv",
-                       echo=_echo)
+                       echo=_echo_for(quiet))
 
 
 @app.command()
@@ -392,6 +408,7 @@ def distil(
     note: str = typer.Option("", envvar="SPE_TRAIN_NOTE", show_default="the teacher's",
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
+    quiet: bool = Quiet,
 ) -> None:
     """Distil a model into one network that follows its answers, at one network's cost.
 
@@ -400,11 +417,9 @@ def distil(
     """
     from .distil import distil as run
 
-    if architecture not in _networks():
-        _fail(f"--architecture {architecture}: choose from {', '.join(_networks())}")
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
-                        epochs=epochs, seed=seed, echo=_echo, img_size=img_size)
+                        epochs=epochs, seed=seed, echo=_echo_for(quiet), img_size=img_size)
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)

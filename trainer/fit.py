@@ -160,7 +160,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
                           "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
                          len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
                                                         "photos:", 1)
-    plot_loss(histories, out.with_suffix(".loss.png"))
+    plot_loss(histories, out.with_suffix(".loss.png"), folds=run.histories)
     plot_predicted_vs_actual(likes, run.predictions["int8"], out.with_suffix(".predicted.png"),
                              f"{options.folds}-fold cross-validation, int8, out of fold")
     return _report(out, card, table, agreement, sentence, echo)

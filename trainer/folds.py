@@ -36,6 +36,7 @@ class FoldRun:
     predictions: dict[str, np.ndarray]
     per_fold: dict[str, list[dict]] = field(default_factory=dict)
     best_epochs: list[int] = field(default_factory=list)
+    histories: list[dict] = field(default_factory=list)  # each fold network's loss per epoch
 
     @property
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -67,10 +68,11 @@ def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds:
         raw, raw_other = np.zeros(len(test_idx)), np.zeros(len(test_idx))
         for member in range(members):
             model, history, best = train(pixels[train_idx], target.forward(train_likes), options,
-                                         seed=options.seed + 1000 * member)
+                                         seed=options.seed + 1000 * member, echo=echo)
             raw += predict_raw(model, pixels[test_idx], options.tta) / members
             raw_other += predict_raw(model, pixels[test_idx], not options.tta) / members
             run.best_epochs.append(best)
+            run.histories.append(history)
             if after_fold is not None and member == members - 1:
                 after_fold(k, model, target, train_idx, test_idx)
             keras.backend.clear_session()  # free this network's graph before the next

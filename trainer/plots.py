@@ -16,19 +16,30 @@ def _pyplot():
     return plt
 
 
-def plot_loss(histories: list[dict], path: Path, held_out: str = "") -> None:
-    """Training loss of every member (and the held-out loss, when there was one)."""
+def plot_loss(histories: list[dict], path: Path, held_out: str = "",
+              folds: list[dict] | None = None) -> None:
+    """Training loss of every member (and the held-out loss, when there was one), and of
+    each cross-validation fold's network beside its held-out (early-stopping) loss;
+    epochs numbered from 1, as the console counts them."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
+
+    def curve(values, style, label, **kwargs):
+        ax.plot(range(1, len(values) + 1), values, style, label=label, **kwargs)
+
     for index, history in enumerate(histories):
         label = f" (network {index + 1})" if len(histories) > 1 else ""
-        ax.plot(history["loss"], label=f"training loss{label}")
+        curve(history["loss"], "-", f"training loss{label}")
         if "val_loss" in history and held_out:
-            ax.plot(history["val_loss"], "--", label=f"{held_out} loss{label}")
+            curve(history["val_loss"], "--", f"{held_out} loss{label}")
+    for index, history in enumerate(folds or []):
+        curve(history["loss"], "-", f"fold {index + 1}: training", lw=0.8, alpha=0.6)
+        if "val_loss" in history:
+            curve(history["val_loss"], ":", f"fold {index + 1}: held out", lw=1.2)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
+
+from scorer.progress import time_left
 
 from . import recipe
 from .recipe import FitOptions
@@ -110,11 +113,19 @@ def epoch_lines(echo: Callable[[str], None]):
     import keras
 
     class EpochLines(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = time.monotonic()
+
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             parts = [f"loss {logs.get('loss', float('nan')):.4f}"]
             if "val_loss" in logs:
                 parts.append(f"held-out loss {logs['val_loss']:.4f}")
-            echo(f"  epoch {epoch + 1}/{self.params.get('epochs')}: " + ", ".join(parts))
+            total = int(self.params.get("epochs") or epoch + 1)
+            per_epoch = (time.monotonic() - self.started) / (epoch + 1)
+            # An upper bound: early stopping may end the training sooner.
+            parts.append(f"{per_epoch:.1f} s/epoch, at most "
+                         f"{time_left(total - epoch - 1, 1 / per_epoch if per_epoch else 0)}")
+            echo(f"  epoch {epoch + 1}/{total}: " + ", ".join(parts))
 
     return EpochLines()
