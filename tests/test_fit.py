@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from scorer.runtime import kernels_reason
 from tests.conftest import spe, spe_train
 
 # One group with the other users of the trained_model fixture, so that it is trained once.
@@ -129,6 +130,8 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     assert kernels["tflite-runtime"]["fast_max_steps"] == 0  # no int8 XNNPACK in 2.14
     for measured in kernels.values():
         assert measured["photos"] == 300 and measured["ms_fast"] > 0
+        # The choice and its reason, in the card, in the words spe info prints.
+        assert measured["decision"] == kernels_reason(measured)
     for plot in (".loss.png", ".predicted.png"):
         assert trained_model.with_suffix(plot).read_bytes()[:4] == b"\x89PNG"
     # The card for people beside it, and short hashes of the training photos.
@@ -136,6 +139,7 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     for section in ("## Intended use", "## Out-of-scope uses", "## Training data",
                     "## Evaluation", "## Limitations", "## Versions"):
         assert section in text_md
+    assert f"- Fast kernels on litert: {kernels['litert']['decision']}." in text_md
     assert str(synth_dir) not in text_md and "300 photos" in text_md
     assert len(training["photo_hashes"]) == 300
 

@@ -154,6 +154,8 @@ def _versions(card: ModelCard) -> list[str]:
         f"card version {card.card_version}.",
         f"- Network: {network}{card.parameters or 0:,} parameters, "
         f"{card.size_bytes / 1e6:.2f} MB as int8.",
+        *(f"- Fast kernels on {runtime}: {k['decision']}." for runtime, k in
+          (card.kernels or {}).items() if isinstance(k, dict) and k.get("decision")),
     ]
 
 

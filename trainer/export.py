@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from scorer.npy import EXIT_RUNTIME_MISSING
-from scorer.runtime import LOADERS, fast_kernels_faster
+from scorer.runtime import LOADERS, fast_kernels_faster, kernels_reason
 
 from .errors import ExportError
 from .train import predict_raw
@@ -165,6 +165,8 @@ def measure_kernels(model_path: Path, pixels: np.ndarray,
             "timed": f"medians of {TIMING_REPEATS} interleaved runs over "
                      f"{min(len(pixels), TIMING_PHOTOS)} photos, one thread",
             "faster": fast_kernels_faster(ms_fast, ms_exact)}
+        # The choice `auto` will make, and why, in the words spe info and fit print.
+        measured[runtime]["decision"] = kernels_reason(measured[runtime])
     return measured
 
 
