@@ -7,19 +7,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
-from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand
-from .engine import BATCH_SIZE, Engine
+from .engine import Engine
 from .ledger import Ledger, Row, display_path, one_line
 from .progress import Progress
 from .runtime import Model
+from .settings import DEFAULTS, Policy, Scoring
 
 
 def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool = False,
-                threads: int = 2, batch_size: int = BATCH_SIZE, force: bool = False,
-                max_pixels: int = DEFAULT_MAX_PIXELS,
-                max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB,
+                settings: Scoring = DEFAULTS, force: bool = False,
                 echo: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
     """Score ``paths`` (files, folders, globs); return the counts. Exit 1 when any failed."""
     ledger = Ledger(out)
@@ -35,8 +32,7 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     ledger.append([Row(display_path(p), "", model_id, error="no files match") for p in unmatched]
                   + [Row(display_path(f), "", model_id, error=why) for f, why in unreadable])
 
-    engine = Engine(model, ledger, threads=threads, batch_size=batch_size, force=force,
-                    max_pixels=max_pixels, max_memory=max_memory)
+    engine = Engine(model, ledger, settings, Policy(force=force))
     started = time.monotonic()
     bar = Progress(len(photos))
     try:
@@ -65,5 +61,5 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
         running, draining = engine.decoders_idle
         echo(f"profile: {spent}, decoders waiting for work {running:.2f} s (and "
              f"{draining:.2f} s once every photo was handed out) (reading, decoding and "
-             f"waiting summed over {threads} threads; wall {elapsed:.2f} s)")
+             f"waiting summed over {settings.threads} threads; wall {elapsed:.2f} s)")
     return counts

@@ -19,11 +19,8 @@ from contextlib import contextmanager
 
 from .errors import PhotoError
 from .header import Header
+from .settings import MIB
 
-MIB = 1024 * 1024
-# Fits a Raspberry Pi Zero 2 (512 MB): the daemon with the model loaded takes
-# about 80 MiB, the system about 150; what is left, with a margin, for decoding.
-DEFAULT_MAX_MEMORY_MIB = 256
 # The decoded BGR image, its RGB copy and the decoders' own rows and buffers:
 # 660 MB / 100 MP measured for PNG and WebP, rounded up.
 BYTES_PER_DECODED_PIXEL = 7

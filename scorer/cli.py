@@ -18,17 +18,26 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 import typer
 
 from . import __version__
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .cliutil import CONTEXT_SETTINGS, add_version, run_app
 from .completion import SETTLE_SECONDS
-from .decode import DEFAULT_MAX_PIXELS
-from .engine import BATCH_SIZE
 from .errors import SpeError
 from .ledger import Ledger
 from .logsetup import LEVELS, set_up_logging
 from .modeltrial import try_model
 from .partitions import FORMATS
 from .runtime import KERNELS, MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
+from .settings import (
+    BATCH_SIZE,
+    CLUSTER_THREADS,
+    DEFAULT_KERNELS,
+    DEFAULT_MAX_MEMORY_MIB,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL_THREADS,
+    DEFAULT_RUNTIME,
+    DEFAULT_THREADS,
+    RESCAN_INTERVAL,
+    Scoring,
+)
 from .settingsfile import ConfigOption
 
 app = typer.Typer(
@@ -50,14 +59,13 @@ if TYPE_CHECKING:
 else:
     RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
     FormatName, LevelName = Literal[FORMATS], Literal[LEVELS]
-DEFAULT_THREADS = os.cpu_count() or 1
 
 ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
                            show_default="the shipped starter model",
                            help="NAME.tflite, with its card NAME.json beside it.")
-RuntimeOption = typer.Option("auto", "--runtime", envvar="SPE_RUNTIME",
+RuntimeOption = typer.Option(DEFAULT_RUNTIME, "--runtime", envvar="SPE_RUNTIME",
                              help="TFLite runtime; auto: the one the card measured faster.")
-KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
+KernelsOption = typer.Option(DEFAULT_KERNELS, "--kernels", envvar="SPE_KERNELS",
                              help="auto: XNNPACK where the card measured it within "
                                   f"{MAX_FAST_STEPS} int8 steps of the built-in kernels and "
                                   f"{MIN_FAST_SPEEDUP}x as fast; exact: the built-in kernels "
@@ -65,7 +73,8 @@ KernelsOption = typer.Option("auto", "--kernels", envvar="SPE_KERNELS",
 # Options both commands take: declared once, so they carry the same help and default.
 ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                              help="Decoding threads.")
-ModelThreadsOption = typer.Option(1, "--model-threads", min=1, envvar="SPE_MODEL_THREADS",
+ModelThreadsOption = typer.Option(DEFAULT_MODEL_THREADS, "--model-threads", min=1,
+                                  envvar="SPE_MODEL_THREADS",
                                   help="Threads of the interpreter (beside the decoding "
                                        "threads).")
 BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
@@ -122,17 +131,18 @@ def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
     return out
 
 
-def tried_model(model: Path | None, runtime: str, kernels: str, threads: int) -> Model:
+def tried_model(model: Path | None, settings: Scoring) -> Model:
     """The model at ``model`` once it has loaded and answered in a child process (the
     daemon's start and SIGHUP); ModelError (a SpeError) otherwise."""
-    try_model(model, runtime, kernels)
-    return Model(model, runtime=runtime, threads=threads, kernels=kernels)
+    try_model(model, settings.runtime, settings.kernels)
+    return Model(model, runtime=settings.runtime, threads=settings.model_threads,
+                 kernels=settings.kernels)
 
 
-def load_model(model: Path | None, runtime: str, kernels: str = "auto",
-               threads: int = 1) -> Model:
+def load_model(model: Path | None, settings: Scoring) -> Model:
     try:
-        return Model(model, runtime=runtime, threads=threads, kernels=kernels)
+        return Model(model, runtime=settings.runtime, threads=settings.model_threads,
+                     kernels=settings.kernels)
     except SpeError as exc:
         fail(exc.reason)
         raise  # unreachable: fail() raises
@@ -160,12 +170,14 @@ def batch_score(
     """Score photos into a CSV: predicted likes and percentile among your posts."""
     from .batch import batch_score as run
 
+    settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
+                                    batch_size=batch_size, max_pixels=max_pixels,
+                                    runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
-    loaded = load_model(model, runtime, kernels, model_threads)
+    loaded = load_model(model, settings)
     try:
         counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
-                     threads=threads, batch_size=batch_size, force=force, max_pixels=max_pixels,
-                     max_memory=max_memory * MIB, echo=lambda m: typer.echo(m, err=True))
+                     settings=settings, force=force, echo=lambda m: typer.echo(m, err=True))
     except SpeError as exc:
         fail(exc.reason)
     raise typer.Exit(1 if counts["failed"] else 0)
@@ -185,6 +197,7 @@ def rank(
     threads: int = ThreadsOption,
     runtime: RuntimeName = RuntimeOption,
     kernels: KernelsName = KernelsOption,
+    max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
     null: bool = NullOption,
     config: Path | None = ConfigOption,
@@ -193,15 +206,17 @@ def rank(
     from .rank import rank as run
     from .rank import table
 
+    settings = Scoring.from_options(max_memory, threads=threads, max_pixels=max_pixels,
+                                    runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
-    loaded = load_model(model, runtime, kernels)
+    loaded = load_model(model, settings)
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
-                      threads=threads, max_memory=max_memory * MIB)
+                      settings=settings)
         if html_out is not None:
             from .report import write_html
 
-            write_html(ranking, loaded.card, html_out, max_memory * MIB)
+            write_html(ranking, loaded.card, html_out, settings)
     except SpeError as exc:
         fail(exc.reason)
     except OSError as exc:
@@ -227,7 +242,7 @@ def cluster_score(
                                           help="Workers (Ray actors), each with its own model."),
     model: Path | None = ModelOption,
     recursive: bool = RecursiveOption,
-    threads: int = typer.Option(1, "--threads", min=1, envvar="SPE_THREADS",
+    threads: int = typer.Option(CLUSTER_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                                 help="Decoding threads per worker."),
     model_threads: int = ModelThreadsOption,
     partition_size: int | None = typer.Option(None, "--partition-size", min=1,
@@ -246,12 +261,13 @@ def cluster_score(
     """Score an archive on a Ray cluster into a folder of partitions (the cluster extra)."""
     from .cluster import ClusterOptions
     from .cluster import cluster_score as run
+    settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
+                                    max_pixels=max_pixels, runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
-    loaded = load_model(model, runtime, kernels, model_threads)
-    options = ClusterOptions(out=out, address=address, workers=workers, threads=threads,
-                             model_threads=model_threads, partition_size=partition_size,
-                             fmt=fmt, recursive=recursive, max_pixels=max_pixels,
-                             max_memory=max_memory * MIB, runtime=runtime, kernels=kernels)
+    loaded = load_model(model, settings)
+    options = ClusterOptions(out=out, address=address, workers=workers,
+                             partition_size=partition_size, fmt=fmt, recursive=recursive,
+                             scoring=settings)
     try:
         counts = run(paths, loaded, options, echo=lambda m: typer.echo(m, err=True))
     except SpeError as exc:
@@ -286,7 +302,7 @@ def info(model: Path | None = ModelOption, runtime: RuntimeName = RuntimeOption,
                                             "kernels and its whole card."),
          config: Path | None = ConfigOption) -> None:
     """Show the model card, the runtime in use and where the model was loaded from."""
-    loaded = load_model(model, runtime, kernels)
+    loaded = load_model(model, Scoring(runtime=runtime, kernels=kernels))
     if json_out:
         typer.echo(json.dumps({"model": str(loaded.path), "card_file": str(loaded.card.path),
                                "id": loaded.model_id, "runtime": loaded.runtime,
@@ -355,7 +371,7 @@ def watch(
     failed: Path | None = typer.Option(None, "--failed", envvar="SPE_FAILED",
                                           show_default="none: they stay",
                                           help="Move photos that cannot be scored here."),
-    rescan_interval: float = typer.Option(60.0, "--rescan-interval", min=0.1,
+    rescan_interval: float = typer.Option(RESCAN_INTERVAL, "--rescan-interval", min=0.1,
                                           envvar="SPE_RESCAN_INTERVAL",
                                           help="Seconds between scans for photos events missed."),
     polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING", show_default="off",
@@ -380,18 +396,20 @@ def watch(
     _check_watch_folders(inbox, processed, failed)
     # A bad model: stop first, with one line (systemd's RestartPreventExitStatus=2 keeps
     # it from restarting in a loop); tried in a child process, which may crash alone.
+    settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
+                                    batch_size=batch_size, max_pixels=max_pixels,
+                                    runtime=runtime, kernels=kernels)
     try:
-        loaded = tried_model(model, runtime, kernels, model_threads)
+        loaded = tried_model(model, settings)
     except SpeError as exc:
         fail(exc.reason)
     ledger = _watch_ledger(out if out is not None else inbox / "scores.csv", processed, failed)
     options = WatchOptions(inbox=inbox, processed=processed, failed=failed,
-                           rescan_interval=rescan_interval, polling=polling, threads=threads,
-                           batch_size=batch_size, max_pixels=max_pixels,
-                           max_memory=max_memory * MIB, settle=settle)
+                           rescan_interval=rescan_interval, polling=polling, scoring=settings,
+                           settle=settle)
     try:
-        status = Watcher(options, loaded, ledger, reload=lambda: tried_model(
-            model, runtime, kernels, model_threads)).run()
+        status = Watcher(options, loaded, ledger,
+                         reload=lambda: tried_model(model, settings)).run()
     except SpeError as exc:  # cannot watch the inbox (the inotify limit)
         fail(exc.reason)
     _leave(status)

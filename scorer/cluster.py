@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
-from .decode import DEFAULT_MAX_PIXELS
 from .discover import expand, folder_reason, is_junk_dir, is_photo_name, list_folder
 from .errors import OutputError, UsageError
 from .ledger import Row, display_path, one_line
 from .partitions import existing_parts, ok_keys, part_name, remove_leftovers, write_part
 from .progress import Progress
 from .runtime import Model
+from .settings import CLUSTER_THREADS, Scoring
 
 # Photos per partition: at most 1000 (10,000 files for 10 million photos), and small
 # enough for 64 partitions, so that a few thousand photos still keep every worker
@@ -146,15 +145,11 @@ class ClusterOptions:
     out: Path
     address: str | None = None  # None: the cluster in RAY_ADDRESS, else a new local one
     workers: int | None = None  # None: one per CPU of the cluster
-    threads: int = 1  # decoding threads per worker
-    model_threads: int = 1
     partition_size: int | None = None  # None: partition_size(number of photos)
     fmt: str = "csv"
     recursive: bool = False
-    max_pixels: int = DEFAULT_MAX_PIXELS  # batch-score's defaults
-    max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB
-    runtime: str = "auto"
-    kernels: str = "auto"
+    # Each worker's: batch-score's settings, one decoding thread (the workers fill the cores).
+    scoring: Scoring = Scoring(threads=CLUSTER_THREADS)
 
 
 def import_ray() -> Any:
@@ -250,10 +245,7 @@ def stream(ray: Any, todo: list[tuple[str, list[Photo]]], model: Model, known: A
             fn_constructor_kwargs={
                 "model_bytes": model.path.read_bytes(),
                 "card_text": card_path_for(model.path).read_text(encoding="utf-8"),
-                "model_name": model.path.name, "known": known, "runtime": options.runtime,
-                "kernels": options.kernels, "threads": options.threads,
-                "model_threads": options.model_threads, "max_pixels": options.max_pixels,
-                "max_memory": options.max_memory})
+                "model_name": model.path.name, "known": known, "settings": options.scoring})
     for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
         for name, result in zip(batch["name"], batch["result"], strict=True):
             yield str(name), json.loads(result)

@@ -24,6 +24,7 @@ from .card import card_path_for
 from .engine import Engine
 from .ledger import Ledger
 from .runtime import Model
+from .settings import Scoring
 
 
 def model_copy(model_bytes: bytes, card_text: str, name: str) -> Path:
@@ -46,16 +47,15 @@ class ChunkScorer:
     """Scores a batch of chunks; returns, for each, its rows and how many were skipped."""
 
     def __init__(self, model_bytes: bytes, card_text: str, model_name: str, known: np.ndarray,
-                 runtime: str, kernels: str, threads: int, model_threads: int,
-                 max_pixels: int, max_memory: int | None) -> None:
+                 settings: Scoring) -> None:
         path = model_copy(model_bytes, card_text, model_name)
-        self.model = Model(path, runtime=runtime, threads=model_threads, kernels=kernels)
+        self.model = Model(path, runtime=settings.runtime, threads=settings.model_threads,
+                           kernels=settings.kernels)
         # The output folder's ok rows, as batch-score's ledger knows its CSV's: a photo
         # with an ok row for this model is skipped (read and hashed, not decoded).
         self.ledger = Ledger(None, stdout=False)
         self.ledger.learn_scored(known)
-        self.engine = Engine(self.model, self.ledger, threads=threads, max_pixels=max_pixels,
-                             max_memory=max_memory)
+        self.engine = Engine(self.model, self.ledger, settings)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         results = []

@@ -23,10 +23,7 @@ import numpy as np
 from .budget import MemoryBudget, decode_cost
 from .errors import PhotoError, PhotoGone
 from .header import Header, heif_module, read_header
-
-# 100 megapixels: well above any phone camera, far below what would exhaust a
-# 512 MB Raspberry Pi (a decoded 100 MP image is 300 MB).
-DEFAULT_MAX_PIXELS = 100_000_000
+from .settings import DEFAULT_MAX_PIXELS
 
 # No phone photo comes near this; a larger "photo" would only fill the memory.
 MAX_FILE_BYTES = 256 * 1024 * 1024

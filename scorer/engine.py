@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from .budget import MemoryBudget
-from .decode import DEFAULT_MAX_PIXELS, Identity, decode_rgb, read_photo
+from .decode import Identity, decode_rgb, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
 from .journal import DecodeJournal
 from .ledger import Ledger, Row, display_path
 from .runtime import Model
+from .settings import BATCH, DEFAULTS, Policy, Scoring
 
-BATCH_SIZE = 32  # photos per interpreter call: the default of both commands
 FIRST_OK_KEPT = 4096  # names of recently scored photos kept to name their duplicates
 
 
@@ -117,34 +117,28 @@ def decode_within(data: bytes, size: int, max_pixels: int, budget: MemoryBudget 
 
 
 class Engine:
-    def __init__(self, model: Model, ledger: Ledger, threads: int = 2,
-                 batch_size: int = BATCH_SIZE,
-                 force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 skip_failed: bool = False, follow_symlinks: bool = True,
-                 linger: float = 0.02, missing_ok: bool = False,
-                 max_memory: int | None = None, journal: DecodeJournal | None = None) -> None:
+    def __init__(self, model: Model, ledger: Ledger, settings: Scoring = DEFAULTS,
+                 policy: Policy = BATCH, journal: DecodeJournal | None = None,
+                 linger: float = 0.02) -> None:
         self.model = model
         self.ledger = ledger
-        self.batch_size = batch_size
-        self.force = force
-        self.max_pixels = max_pixels
+        self.batch_size = settings.batch_size
+        self.max_pixels = settings.max_pixels
         # Memory for the decodes in flight, in bytes (scorer/budget.py); None: unbounded.
-        self.budget = MemoryBudget(max_memory) if max_memory else None
+        self.budget = MemoryBudget(settings.max_memory) if settings.max_memory else None
         self.journal = journal  # the daemon's record of decodes in progress (journal.py)
-        # The daemon passes over a file whose error row it already wrote, so a
-        # broken photo left in the inbox is not re-reported at every rescan.
-        self.skip_failed = skip_failed
-        self.follow_symlinks = follow_symlinks
-        # The daemon: a file deleted or renamed between its event and its read is
-        # nothing to report (its new name, if any, has its own event).
-        self.missing_ok = missing_ok
+        # What the command wants (scorer/settings.py): the daemon passes over a file whose
+        # error row it already wrote (no re-report at every rescan), follows no link, and
+        # takes a file gone between its event and its read as nothing to report.
+        self.policy = policy
+        self.force = policy.force
         self.linger = linger
         self.counts: Counter[str] = Counter()
         # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
         # reading and decoding summed over the workers; the rest on the caller's thread.
         self.seconds: defaultdict[str, float] = defaultdict(float)
         self._firsts = FirstNames()
-        self._pool = Workers(threads, self._prepare)
+        self._pool = Workers(settings.threads, self._prepare)
         self._ready: queue.Queue[_Prepared] = queue.Queue()
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -163,7 +157,7 @@ class Engine:
         item = _Prepared(path, display, token)
         started = time.perf_counter()
         try:
-            raw = read_photo(path, follow_symlinks=self.follow_symlinks)
+            raw = read_photo(path, follow_symlinks=self.policy.follow_symlinks)
             read = time.perf_counter()
             with self._lock:
                 self.seconds["reading and hashing"] += read - started
@@ -172,13 +166,13 @@ class Engine:
             model_id = item.model_id = self.model.model_id
             if not self.force and self.ledger.has_scored(raw.sha256, model_id):
                 item.skipped_as = "scored"
-            elif (not self.force and self.skip_failed
+            elif (not self.force and self.policy.skip_failed
                   and self.ledger.has_failed(display, raw.sha256, model_id)):
                 item.skipped_as = "failed"
             else:
                 item.pixels = self._decode(path, raw.data, raw.sha256)
         except PhotoGone as exc:
-            if self.missing_ok:
+            if self.policy.missing_ok:
                 item.skipped_as = "gone"
             else:
                 item.error = exc.reason
@@ -325,7 +319,7 @@ def _fit_to_model(engine: Engine, item: _Prepared) -> None:
         item.pixels = np.zeros((1,))  # decoded again below
     if item.pixels is not None and item.pixels.shape[0] != engine.model.size:
         try:  # through the budget and the journal, as every decode
-            raw = read_photo(item.path, follow_symlinks=engine.follow_symlinks)
+            raw = read_photo(item.path, follow_symlinks=engine.policy.follow_symlinks)
             item.sha256, item.identity = raw.sha256, raw.identity
             item.pixels = engine._decode(item.path, raw.data, raw.sha256)
         except PhotoError as exc:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .discover import expand
-from .engine import BATCH_SIZE, Engine
+from .engine import Engine
 from .ledger import Ledger, Row, display_path, one_line
 from .runtime import Model
+from .settings import DEFAULTS, RANK, Scoring
 
 
 @dataclass
@@ -32,12 +32,11 @@ class Ranking:
 
 
 def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool = False,
-         threads: int = 2, max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB) -> Ranking:
+         settings: Scoring = DEFAULTS) -> Ranking:
     unreadable: list[tuple[str, str]] = []
     photos, _ = expand(paths, recursive, unreadable)
     memory = Ledger(None, stdout=False)
-    engine = Engine(model, memory, threads=threads, batch_size=BATCH_SIZE, force=True,
-                    max_memory=max_memory)
+    engine = Engine(model, memory, settings, RANK)
     rows: list[Row] = []
     try:
         for outcomes in engine.score_all(photos):

@@ -16,13 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB, MemoryBudget, decode_cost
+from .budget import MemoryBudget, decode_cost
 from .card import ModelCard
 from .decode import read_photo, reduced_scale
 from .errors import PhotoError
 from .header import read_header
 from .ownfiles import replaced
 from .rank import Ranked, Ranking
+from .settings import DEFAULT_MAX_MEMORY_MIB, DEFAULTS, MIB, Scoring
 
 THUMBNAIL_SIDE = 320  # the longer side, in pixels
 
@@ -93,10 +94,11 @@ def model_summary(card: ModelCard) -> str:
 
 
 def write_html(ranking: Ranking, card: ModelCard, out: Path,
-               max_memory: int = DEFAULT_MAX_MEMORY_MIB * MIB) -> None:
+               settings: Scoring = DEFAULTS) -> None:
     """The page, written as it is made: one thumbnail in memory at a time, whatever the
-    number of photos (each takes about 22 KB in the page)."""
-    budget = MemoryBudget(max_memory)
+    number of photos (each takes about 22 KB in the page), each decode within the
+    settings' memory budget."""
+    budget = MemoryBudget(settings.max_memory or DEFAULT_MAX_MEMORY_MIB * MIB)
     e = html.escape
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"<div>{e(card.note)}</div>" if card.note else ""

@@ -20,6 +20,7 @@ import numpy as np
 
 from .card import ModelCard, percentile_of, read_card
 from .errors import ModelError, RuntimeMissing, UsageError
+from .settings import DEFAULT_KERNELS, DEFAULT_RUNTIME
 
 
 def default_model_path() -> Path:
@@ -127,7 +128,7 @@ def runtime_order(card: ModelCard, kernels: str) -> list[str]:
     return sorted(LOADERS, key=lambda name: (timed[name] is None, timed[name] or 0.0))
 
 
-def interpreter_module(runtime: str = "auto",
+def interpreter_module(runtime: str = DEFAULT_RUNTIME,
                        order: list[str] | None = None) -> tuple[Any, str]:
     """The ``interpreter`` module of the chosen runtime and the runtime's name; ``auto``
     takes the first installed of ``order`` (default: the table's order)."""
@@ -146,8 +147,9 @@ def interpreter_module(runtime: str = "auto",
 class Model:
     """A verified model: its card, its interpreter, and ``predict`` on pixel batches."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, runtime: str = "auto",
-                 threads: int | None = None, kernels: str = "auto") -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None,
+                 runtime: str = DEFAULT_RUNTIME, threads: int | None = None,
+                 kernels: str = DEFAULT_KERNELS) -> None:
         self.path = Path(path) if path is not None else default_model_path()
         if self.path.is_dir():
             raise ModelError(f"{self.path}: is a folder, not a model (give NAME.tflite)")

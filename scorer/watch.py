@@ -26,10 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .budget import DEFAULT_MAX_MEMORY_MIB, MIB
 from .completion import SETTLE_SECONDS, CompletionTracker
-from .decode import DEFAULT_MAX_PIXELS, current_identity
-from .engine import BATCH_SIZE, Engine, Outcome
+from .decode import current_identity
+from .engine import Engine, Outcome
 from .errors import OutputError, SpeError
 from .events import start_observer
 from .inbox import Inbox
@@ -38,6 +37,7 @@ from .journal import DecodeJournal, journal_path_for
 from .ledger import Ledger, one_line
 from .notify import Notifier
 from .runtime import Model
+from .settings import DEFAULTS, RESCAN_INTERVAL, WATCH, Scoring
 
 log = logging.getLogger("spe.watch")
 
@@ -54,12 +54,9 @@ class WatchOptions:
     inbox: Path
     processed: Path | None = None
     failed: Path | None = None
-    rescan_interval: float = 60.0
+    rescan_interval: float = RESCAN_INTERVAL
     polling: bool = False
-    threads: int = 2
-    batch_size: int = BATCH_SIZE
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    max_memory: int | None = DEFAULT_MAX_MEMORY_MIB * MIB
+    scoring: Scoring = DEFAULTS
     settle: float = SETTLE_SECONDS
 
 
@@ -113,10 +110,7 @@ class Watcher:
         self.tracker = CompletionTracker(options.settle, options.polling)
         self.ledger = ledger
         self.journal = DecodeJournal(journal_path_for(ledger.path)) if ledger.path else None
-        self.engine = Engine(model, ledger, threads=options.threads,
-                             batch_size=options.batch_size, max_pixels=options.max_pixels,
-                             max_memory=options.max_memory, journal=self.journal,
-                             skip_failed=True, follow_symlinks=False, missing_ok=True)
+        self.engine = Engine(model, ledger, options.scoring, WATCH, journal=self.journal)
         self.notifier = Notifier()
         self.counts: Counter[str] = Counter()  # this run's photos: scored, skipped, failed
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()

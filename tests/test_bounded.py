@@ -37,11 +37,12 @@ import sys
 from pathlib import Path
 import scorer.engine as engine_module
 from scorer.engine import Engine
+from scorer.settings import Scoring
 from scorer.ledger import Ledger
 from scorer.runtime import Model
 engine_module.FIRST_OK_KEPT = 3
 ledger = Ledger(Path(sys.argv[1]))
-engine = Engine(Model(), ledger, threads=1)
+engine = Engine(Model(), ledger, Scoring(threads=1))
 for outcomes in engine.score_all(sys.argv[2:]):
     pass
 print(len(engine._firsts))

@@ -172,13 +172,14 @@ WAITING_FOR_MEMORY = """
 import sys, time
 from pathlib import Path
 from scorer.engine import Engine
+from scorer.settings import Scoring
 from scorer.journal import DecodeJournal
 from scorer.ledger import Ledger
 from scorer.runtime import Model
 folder, photo = Path(sys.argv[1]), sys.argv[2]
 journal = DecodeJournal(folder / ".scores.csv.decoding")
 ledger = Ledger(folder / "scores.csv")
-engine = Engine(Model(), ledger, threads=1, max_memory=64 * 2**20, journal=journal)
+engine = Engine(Model(), ledger, Scoring(threads=1, max_memory=64 * 2**20), journal=journal)
 with engine.budget.hold(engine.budget.limit):  # as if another decode held all of it
     engine.submit(photo)
     time.sleep(0.5)
@@ -209,11 +210,12 @@ import sys, threading, time
 from pathlib import Path
 import numpy as np
 from scorer.engine import Engine
+from scorer.settings import Scoring
 from scorer.ledger import Ledger
 from scorer.runtime import Model
 folder, photo, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 ledger = Ledger(folder / "scores.csv")
-engine = Engine(Model(), ledger, threads=1, max_memory=64 * 2**20)
+engine = Engine(Model(), ledger, Scoring(threads=1, max_memory=64 * 2**20))
 engine.submit(photo)
 while engine._ready.empty():  # decoded for the first model's input size
     time.sleep(0.01)

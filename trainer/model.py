@@ -191,7 +191,7 @@ NETWORKS: dict[str, Network] = {
 ARCHITECTURES = tuple(NETWORKS)
 
 
-def build_model(architecture: str = "notebook", size: int = 64) -> Any:
+def build_model(architecture: str, size: int) -> Any:
     """A regression CNN on RGB pixels scaled to 0..1 (the card's pixel scaling).
 
     notebook: as in the original notebook. Its Dense layer grows with the
