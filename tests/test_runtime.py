@@ -1,0 +1,63 @@
+"""scorer/runtime.py in-process: the fast-kernel rule (a table), the runtime choice, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from scorer.card import read_card
+from scorer.errors import ModelError, UsageError
+from scorer.runtime import (
+    MAX_FAST_STEPS,
+    MIN_FAST_SPEEDUP,
+    Model,
+    default_model_path,
+    fast_kernels_agree,
+    fast_kernels_faster,
+    interpreter_module,
+    kernels_reason,
+    runtime_order,
+)
+
+CLOSE, FAR = MAX_FAST_STEPS, MAX_FAST_STEPS + 1
+
+
+@pytest.mark.parametrize("measured, agree, reason", [
+    ({"fast_max_steps": CLOSE, "faster": True, "ms_fast": 1.0, "ms_exact": 4.0}, True,
+     "used by default"),
+    ({"fast_max_steps": FAR, "faster": True, "ms_fast": 1.0, "ms_exact": 4.0}, False,
+     "too far from the built-in kernels"),
+    ({"fast_max_steps": 0, "faster": False, "ms_fast": 3.0, "ms_exact": 4.0}, False,
+     f"not {MIN_FAST_SPEEDUP}x as fast"),
+    ({}, False, "too far"),  # nothing measured: never by default
+])
+def test_the_fast_kernel_rule(measured, agree, reason):
+    assert fast_kernels_agree(measured) is agree
+    assert reason in kernels_reason(measured)
+
+
+@pytest.mark.parametrize("fast, exact, faster", [(1.0, 1.5, True), (1.0, 1.49, False),
+                                                 (2.0, 9.0, True)])
+def test_faster_means_the_speedup_or_more(fast, exact, faster):
+    assert fast_kernels_faster(fast, exact) is faster
+
+
+def test_auto_tries_the_runtime_the_card_measured_faster_first():
+    card = read_card(default_model_path())
+    card.kernels = {"litert": {"fast_max_steps": 0, "faster": True, "ms_fast": 9.0,
+                               "ms_exact": 20.0},
+                    "tflite-runtime": {"fast_max_steps": 0, "faster": False, "ms_fast": 5.0,
+                                       "ms_exact": 5.0}}
+    card.cost = {"ms_per_photo_one_thread": {"litert": 20.0, "tflite-runtime": 5.0}}
+    assert runtime_order(card, "auto")[0] == "tflite-runtime"  # 5 ms against litert's 9
+
+
+def test_an_unknown_runtime_names_the_choices():
+    with pytest.raises(UsageError, match="choose one of auto, litert, tflite-runtime"):
+        interpreter_module("tensorflow")
+
+
+@pytest.mark.parametrize("given, says", [("nosuch.tflite", "no such model file"),
+                                         (".", "is a folder, not a model")])
+def test_a_wrong_model_path_names_the_real_cause(tmp_path, given, says):
+    with pytest.raises(ModelError, match=says):
+        Model(tmp_path / given)
