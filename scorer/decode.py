@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .budget import MemoryBudget, decode_cost
-from .errors import PhotoError, PhotoGone
+from .errors import PhotoError, PhotoGone, os_reason
 from .header import Header, heif_module, read_header
 from .settings import DEFAULT_MAX_PIXELS
 
@@ -64,8 +64,8 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
         if exc.errno == errno.ELOOP and not follow_symlinks:
             raise PhotoError("symlink, not followed") from None
         if exc.errno == errno.ENOENT:
-            raise PhotoGone(_os_reason(exc)) from None
-        raise PhotoError(_os_reason(exc)) from None
+            raise PhotoGone(os_reason(exc)) from None
+        raise PhotoError(os_reason(exc)) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -77,7 +77,7 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise PhotoError(_os_reason(exc)) from None
+        raise PhotoError(os_reason(exc)) from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:  # grew while being read
@@ -160,14 +160,3 @@ def reduced_scale(header: Header, size: int) -> tuple[int, int]:
                 return factor, flag
     return 1, cv2.IMREAD_COLOR
 
-
-def _os_reason(exc: OSError) -> str:
-    reasons = {
-        errno.ENOENT: "file not found (vanished?)",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EISDIR: "is a directory",
-        errno.ELOOP: "symlink loop",
-        errno.ENAMETOOLONG: "file name too long",
-    }
-    return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)

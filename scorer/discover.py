@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import glob
 import os
 import re
 from collections.abc import Iterable, Iterator
+
+from .errors import os_reason
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 # Pictures spe does not read: the daemon says so in its log instead of passing over them.
@@ -54,9 +55,7 @@ def list_folder(folder: str, recursive: bool,
 
 
 def folder_reason(exc: OSError) -> str:
-    reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.ENAMETOOLONG: "path too long", errno.ELOOP: "symlink loop"}
-    return f"cannot read folder: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}"
+    return f"cannot read folder: {os_reason(exc)}"
 
 
 def expand(paths: Iterable[str], recursive: bool = False,

@@ -7,6 +7,26 @@ the daemon only ever deal with these.
 
 from __future__ import annotations
 
+import errno
+
+# One table: an OSError's errno as the few words a person reads, in a CSV cell or a log
+# line, wherever the file system refused (a photo, a folder, the CSV).
+OS_REASONS = {
+    errno.ENOENT: "file not found (vanished?)",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "is a directory",
+    errno.ELOOP: "symlink loop",
+    errno.ENAMETOOLONG: "path too long",
+    errno.ENOSPC: "disk full",
+    errno.EFBIG: "file too large",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """The table's words for ``exc``, else the system's own."""
+    return OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+
 
 class SpeError(Exception):
     """Base class: ``str(err)`` is a single line fit for a CSV cell or stderr."""

@@ -14,7 +14,6 @@ header (extra columns left empty). A UTF-8 BOM before the header is allowed.
 from __future__ import annotations
 
 import csv
-import errno
 import fcntl
 import gzip
 import io
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .csvrows import Unparsed, first_line_length, line_ends, records, whole_length
-from .errors import OutputError
+from .errors import OutputError, os_reason
 from .known import (
     Coverage,
     KnownKeys,
@@ -415,9 +414,7 @@ def write_whole(fd: int, data: bytes, path: Path | None) -> None:
             os.ftruncate(fd, start)
         except OSError:
             pass
-        reason = {errno.ENOSPC: "disk full", errno.EFBIG: "file too large"}.get(
-            exc.errno or 0, exc.strerror)
-        raise OutputError(f"{path}: cannot write ({reason})") from None
+        raise OutputError(f"{path}: cannot write ({os_reason(exc)})") from None
 
 
 def read_rotated_copy(sibling: Path, remember: Callable[..., int]) -> None:
