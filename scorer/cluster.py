@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .discover import expand, folder_reason, is_junk_dir, is_photo_name, list_folder
-from .errors import OutputError, UsageError
+from .errors import ClusterError, OutputError, UsageError
 from .ledger import Row, display_path, one_line
 from .partitions import existing_parts, ok_keys, part_name, remove_leftovers, write_part
 from .progress import Progress
@@ -174,7 +174,7 @@ def connect(ray: Any, address: str | None) -> None:
                  logging_level=logging.ERROR, configure_logging=True)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = address or os.environ.get("RAY_ADDRESS") or "this machine"
-        raise OutputError(f"cannot reach the Ray cluster at {where} ({connect_reason(exc)})"
+        raise ClusterError(f"cannot reach the Ray cluster at {where} ({connect_reason(exc)})"
                           ) from None
     # Ray Data's own INFO and WARNING lines ("execution finished", "progress bars
     # disabled") are not for the person running spe; its errors still show.
@@ -199,7 +199,7 @@ def probe(address: str | None) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise OutputError(f"cannot reach the Ray cluster at {address} ({reason}); is it "
+        raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason}); is it "
                           "started (`ray start --head`) and the address right?") from None
 
 

@@ -63,3 +63,11 @@ class OutputError(SpeError):
 
 class UsageError(SpeError):
     """The command's arguments cannot work together (exit 2)."""
+
+
+class WatchError(SpeError):
+    """The inbox cannot be watched (inotify's limits; exit 2)."""
+
+
+class ClusterError(SpeError):
+    """The Ray cluster cannot be reached or used (exit 2)."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import SpeError
+from .errors import WatchError
 
 log = logging.getLogger("spe.watch")
 
@@ -74,14 +74,14 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
         observer.start()
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EMFILE):
-            raise SpeError(_limit_message(folder, folders)) from None
+            raise WatchError(_limit_message(folder, folders)) from None
         raise
     watched = _watched_folders(observer)
     # watchdog gives up silently on sub-folders it cannot watch: they would be
     # seen only by the rescans. Better to say so at start.
     if watched is not None and watched < folders:
         observer.stop()
-        raise SpeError(_limit_message(folder, folders, watched))
+        raise WatchError(_limit_message(folder, folders, watched))
     return observer
 
 

@@ -27,7 +27,7 @@ from scorer.runtime import kernels_reason
 from .card import build_card, read_previous_quality
 from .card_md import write_card_md
 from .data import load_dataset, load_pixels
-from .errors import DataError, TrainerError, WorseModelError
+from .errors import DataError, ExportError, TrainerError, WorseModelError
 from .folds import ridge_sentence, run_folds
 from .metrics import format_table, regression_metrics
 from .plots import plot_loss, plot_predicted_vs_actual
@@ -319,7 +319,7 @@ def _agreement(outputs: dict[str, np.ndarray], target: Target, keras_likes: np.n
     first_name, first = next(iter(outputs.items()))
     for name, other in outputs.items():
         if not np.allclose(other, first, rtol=0, atol=1e-6):
-            raise RuntimeError(f"{name} and {first_name} disagree on the exported model")
+            raise ExportError(f"{name} and {first_name} disagree on the exported model")
     int8_likes = target.inverse(first)
     diff = np.abs(int8_likes - keras_likes)
     std = float(actual.std()) or 1.0
