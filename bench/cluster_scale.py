@@ -45,7 +45,7 @@ def _slope(n1: int, t1: float, n2: int, t2: float) -> tuple[float, float]:
 def driver_costs(work: Path, photos: list[Path], model_id: str, count: int) -> dict:
     """Seconds per photo of listing, per row of reading the ledger, per row of writing."""
     from scorer.cluster import list_tree
-    from scorer.ledger import Row
+    from scorer.csvformat import Row
     from scorer.partitions import ok_keys, write_part
 
     folder = photos[0].parent

@@ -7,12 +7,14 @@ import sys
 import time
 from collections.abc import Callable
 
+from .csvformat import Row
 from .discover import expand
 from .engine import Engine
-from .ledger import Ledger, Row, display_path, one_line
+from .ledger import Ledger
 from .progress import Progress
 from .runtime import Model
 from .settings import DEFAULTS, Policy, Scoring
+from .text import display_path, one_line
 
 
 def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool = False,

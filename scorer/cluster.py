@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .csvformat import Row
 from .discover import expand, folder_reason, is_junk_dir, is_photo_name, list_folder
 from .errors import ClusterError, OutputError, UsageError
-from .ledger import Row, display_path, one_line
 from .partitions import existing_parts, ok_keys, part_name, remove_leftovers, write_part
 from .progress import Progress
 from .runtime import Model
 from .settings import CLUSTER_THREADS, Scoring
+from .text import display_path, one_line
 
 # Photos per partition: at most 1000 (10,000 files for 10 million photos), and small
 # enough for 64 partitions, so that a few thousand photos still keep every worker

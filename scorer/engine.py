@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from .budget import MemoryBudget
+from .csvformat import Row
 from .decode import Identity, decode_rgb, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
 from .journal import DecodeJournal
-from .ledger import Ledger, Row, display_path
+from .ledger import Ledger
 from .runtime import Model
 from .settings import BATCH, DEFAULTS, Policy, Scoring
+from .text import display_path
 
 FIRST_OK_KEPT = 4096  # names of recently scored photos kept to name their duplicates
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from .completion import Stat, lstat
 from .decode import Identity, current_identity
 from .discover import folder_reason, is_junk_dir, is_other_image, is_photo_name
-from .ledger import display_path
+from .text import display_path
 
 log = logging.getLogger("spe.watch")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from .completion import CompletionTracker, Stat, lstat
 from .engine import Engine
 from .inbox import Inbox
-from .ledger import display_path, one_line
+from .text import display_path, one_line
 
 log = logging.getLogger("spe.watch")
 

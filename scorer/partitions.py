@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from .csvformat import COLUMNS, HEADER, Row, accepted_header, encode_rows
 from .errors import OutputError
 from .known import ok_key
-from .ledger import COLUMNS, HEADER, Row, accepted_header, encode_rows, neutralise
+from .text import neutralise
 
 FORMATS = ("csv", "parquet")
 PART_NAME = re.compile(r"^part-[0-9a-f]{12}-[0-9a-f]{20}\.(csv|parquet)$")

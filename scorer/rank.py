@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .csvformat import Row
 from .discover import expand
 from .engine import Engine
-from .ledger import Ledger, Row, display_path, one_line
+from .ledger import Ledger
 from .runtime import Model
 from .settings import DEFAULTS, RANK, Scoring
+from .text import display_path, one_line
 
 
 @dataclass

@@ -34,10 +34,11 @@ from .events import start_observer
 from .inbox import Inbox
 from .intake import Intake
 from .journal import DecodeJournal, journal_path_for
-from .ledger import Ledger, one_line
+from .ledger import Ledger
 from .notify import Notifier
 from .runtime import Model
 from .settings import DEFAULTS, RESCAN_INTERVAL, WATCH, Scoring
+from .text import one_line
 
 log = logging.getLogger("spe.watch")
 

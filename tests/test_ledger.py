@@ -7,8 +7,10 @@ import io
 
 import pytest
 
+from scorer.csvformat import COLUMNS, HEADER, Row, accepted_header
 from scorer.errors import OutputError
-from scorer.ledger import COLUMNS, HEADER, Ledger, Row, accepted_header, neutralise
+from scorer.ledger import Ledger
+from scorer.text import neutralise
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from scorer.csvformat import Row
 from scorer.known import index_path_for
-from scorer.ledger import Ledger, Row
+from scorer.ledger import Ledger
 from tests.conftest import spe
 
 MODEL = "57e4f1e44af2"

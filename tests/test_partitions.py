@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from scorer.csvformat import Row
 from scorer.known import ok_key
-from scorer.ledger import Row
 from scorer.partitions import (
     existing_parts,
     ok_keys,
