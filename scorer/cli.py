@@ -29,12 +29,14 @@ from .runtime import KERNELS, MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model,
 from .settings import (
     BATCH_SIZE,
     CLUSTER_THREADS,
+    DEFAULT_CROPS,
     DEFAULT_KERNELS,
     DEFAULT_MAX_MEMORY_MIB,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL_THREADS,
     DEFAULT_RUNTIME,
     DEFAULT_THREADS,
+    OCCLUSION_GRID,
     RESCAN_INTERVAL,
     Scoring,
 )
@@ -199,12 +201,21 @@ def rank(
     kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
+    crops: int = typer.Option(DEFAULT_CROPS, "--crops", min=1, max=200, envvar="SPE_CROPS",
+                              help="Candidate crops per photo (1:1, 4:5 and 1.91:1) for "
+                                   "--html and --json."),
+    no_crops: bool = typer.Option(False, "--no-crops", envvar="SPE_NO_CROPS",
+                                  show_default="off",
+                                  help="No crop suggestions or occlusion maps."),
+    json_out: bool = typer.Option(False, "--json", envvar="SPE_JSON", show_default="off",
+                                  help="Print JSON (the ranking, best crops, occlusion maps) "
+                                       "instead of the table."),
     null: bool = NullOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
+    from .rank import add_insights, as_json, table
     from .rank import rank as run
-    from .rank import table
 
     settings = Scoring.from_options(max_memory, threads=threads, max_pixels=max_pixels,
                                     runtime=runtime, kernels=kernels)
@@ -213,6 +224,8 @@ def rank(
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
                       settings=settings)
+        if (html_out is not None or json_out) and not no_crops:
+            add_insights(ranking, loaded, settings, crops, OCCLUSION_GRID)
         if html_out is not None:
             from .report import write_html
 
@@ -221,7 +234,7 @@ def rank(
         fail(exc.reason)
     except OSError as exc:
         fail(f"{html_out}: cannot write ({exc.strerror})")
-    typer.echo(table(ranking))
+    typer.echo(json.dumps(as_json(ranking, loaded), indent=2) if json_out else table(ranking))
     if html_out is not None:
         typer.echo(f"wrote {html_out}", err=True)
     raise typer.Exit(1 if ranking.failed else 0)

@@ -107,6 +107,30 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
     refused before anything is allocated. ``during`` is entered once the
     memory is held and left when the decode ends (the daemon's journal).
     """
+    return model_view(decode_full(data, size, max_pixels, budget, during).image, size)
+
+
+def model_view(image: np.ndarray, size: int) -> np.ndarray:
+    """What the model sees of a decoded image (or of a crop of it): the whole of it,
+    resized to its square input. The one resize of every path (scoring, crops)."""
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A photo decoded for a model of input ``size``: RGB at 1/``scale`` of the original
+    (JPEG's reduced decode), and the original's width and height."""
+
+    image: np.ndarray
+    scale: float
+    width: int
+    height: int
+
+
+def decode_full(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+                budget: MemoryBudget | None = None,
+                during: AbstractContextManager | None = None) -> Decoded:
+    """The decode itself, before the resize to the model's input (see decode_rgb)."""
     header = read_header(data)
     pixels = header.width * header.height
     if pixels > max_pixels:
@@ -124,7 +148,11 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
             if image is None:
                 raise PhotoError(f"cannot decode {header.format.upper()}: corrupt or truncated")
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        # Orientation applied (EXIF, HEIC's own): the original's sides are the decoded
+        # image's, times the reduced decode's scale (long side against long side).
+        factor = max(header.width, header.height) / max(image.shape[:2])
+        return Decoded(image, factor, round(image.shape[1] * factor),
+                       round(image.shape[0] * factor))
 
 
 def _decode_heif(data: bytes) -> np.ndarray:

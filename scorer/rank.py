@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .budget import MemoryBudget
+from .crops import Insight, explain
 from .csvformat import Row
 from .discover import expand
 from .engine import Engine
+from .errors import PhotoError
 from .ledger import Ledger
 from .runtime import Model
 from .settings import DEFAULTS, RANK, Scoring
@@ -25,6 +28,7 @@ class Ranked:
     display: str
     predicted_likes: float
     percentile: float
+    insight: Insight | None = None  # its best crops and occlusion map (--crops)
 
 
 @dataclass
@@ -70,6 +74,31 @@ def _new_rows(rows: list[Row], ledger: Ledger) -> list[Row]:
         seen.add(row.sha256)
         new.append(row)
     return new
+
+
+def add_insights(ranking: Ranking, model: Model, settings: Scoring, crops: int,
+                 grid: int) -> None:
+    """Each ranked photo's best crops and occlusion map (decoded again, within the
+    memory budget); a photo that changed or vanished since has none."""
+    budget = MemoryBudget(settings.max_memory) if settings.max_memory else None
+    for r in ranking.ranked:
+        try:
+            r.insight = explain(r.path, model, budget, settings.max_pixels, crops, grid)
+        except PhotoError:
+            r.insight = None
+
+
+def as_json(ranking: Ranking, model: Model) -> dict:
+    """``spe rank --json``: the ranking, each photo's crops and map, the failures."""
+    return {
+        "model": model.model_id,
+        "expected_spearman": model.card.measured_spearman,
+        "photos": [{"rank": n, "path": r.display, "predicted_likes": round(r.predicted_likes, 1),
+                    "percentile": round(r.percentile, 1),
+                    **(r.insight.to_json() if r.insight else {})}
+                   for n, r in enumerate(ranking.ranked, start=1)],
+        "failed": [{"path": d, "reason": why} for d, why in ranking.failed],
+    }
 
 
 def table(ranking: Ranking) -> str:

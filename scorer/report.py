@@ -18,6 +18,7 @@ import numpy as np
 
 from .budget import MemoryBudget, decode_cost
 from .card import ModelCard
+from .crops import Insight
 from .decode import read_photo, reduced_scale
 from .errors import PhotoError
 from .header import read_header
@@ -40,9 +41,27 @@ img { width: 160px; height: 160px; object-fit: cover; border-radius: 4px; backgr
 .bar { background: #eee; height: 0.7em; width: 16em; border-radius: 0.35em; margin-top: 0.3em; }
 .bar span { display: block; height: 100%; background: #3a7; border-radius: 0.35em; }
 .failed li { display: list-item; color: #a33; }
+.pic { position: relative; flex: none; }
+.pic img { width: 100%; height: 100%; object-fit: fill; }
+.crop { position: absolute; box-sizing: border-box; border: 2px solid; border-radius: 2px; }
+.crop-1x1 { border-color: #ffd400; } .crop-4x5 { border-color: #00c8ff; }
+.crop-191x1 { border-color: #ff4fd8; }
+.heat { position: absolute; inset: 0; display: grid; pointer-events: none; }
+#heat:not(:checked) ~ ol .heat { display: none; }
+.crops { color: #555; font-size: 0.9em; }
+.crops b { font-weight: 600; } .k-1x1 { color: #a88a00; } .k-4x5 { color: #0088b0; }
+.k-191x1 { color: #c0309f; }
+.opinion { color: #555; margin: 0.3em 0 1em; }
+.frame { width: 160px; flex: none; display: flex; justify-content: center; }
 """
+# Drawn on a thumbnail this many pixels on its longer side (crops and the heat map).
+PICTURE_SIDE = 160
+# Red where covering a cell lowers the prediction (the score comes from there), blue where
+# it raises it; the strongest cell of the photo at this opacity.
+HEAT_ALPHA = 0.55
 
-# Counts the pictures the browser could show; a test reads it from the DOM.
+# Counts the pictures the browser could show, and the heat maps shown with the switch on
+# and off (switched twice: the page is left as it was); a test reads them from the DOM.
 SCRIPT = """
 window.addEventListener("load", function () {
   var shown = 0;
@@ -50,6 +69,19 @@ window.addEventListener("load", function () {
     if (img.complete && img.naturalWidth > 0) { shown += 1; }
   });
   document.body.setAttribute("data-shown", String(shown));
+  var toggle = document.getElementById("heat");
+  if (!toggle) { return; }
+  function visible() {
+    var n = 0;
+    document.querySelectorAll(".heat").forEach(function (h) {
+      if (getComputedStyle(h).display !== "none") { n += 1; }
+    });
+    return String(n);
+  }
+  document.body.setAttribute("data-heat-on", visible());
+  toggle.click();
+  document.body.setAttribute("data-heat-off", visible());
+  toggle.click();
 });
 """
 
@@ -108,6 +140,7 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path,
 <title>Your photos, ranked</title><style>{STYLE}</style></head>
 <body><h1>Your photos, ranked by predicted likes</h1>
 <div class="model">{e(model_summary(card))} Made {now}.{note}</div>
+{_opinion_line(card) if any(r.insight for r in ranking.ranked) else ""}
 <ol>"""
     failed = "".join(f"<li>{e(d)}: {e(why)}</li>" for d, why in ranking.failed)
     not_scored = f'<h2>Not scored</h2><ul class="failed">{failed}</ul>' if failed else ""
@@ -119,15 +152,63 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path,
         handle.write(tail.encode("utf-8"))
 
 
+def _opinion_line(card: ModelCard) -> str:
+    """The one line that says what the crops and maps are worth."""
+    rho = card.measured_spearman
+    quality = (f"its cross-validated Spearman is {rho:.2f}" if rho is not None
+               else "its quality was not measured")
+    return ('<input type="checkbox" id="heat" checked> <label for="heat">show where each '
+            'score comes from</label>'
+            f'<div class="opinion">The outlined crops (<span class="k-1x1">1:1</span>, '
+            '<span class="k-4x5">4:5</span>, <span class="k-191x1">1.91:1</span>) and the '
+            f"heat maps are the model's opinion, no more: {quality}.</div>")
+
+
 def _item(n: int, r: Ranked, budget: MemoryBudget) -> str:
     e = html.escape
     src = thumbnail(r.path, budget)
     picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
                else '<div class="img">(no preview)</div>')
+    crops = ""
+    if r.insight is not None and src:
+        picture, crops = _drawn(picture, r.insight)
     return (f'<li><div class="rank">{n}</div>{picture}<div>'
             f'<div class="name">{e(r.display)}</div>'
             f"<div>{r.predicted_likes:,.0f} likes predicted; above {r.percentile:.0f}% "
             f"of your posts</div>"
             f'<div class="bar" title="percentile {r.percentile:.0f}">'
             f'<span style="width: {max(0.0, min(100.0, r.percentile)):.0f}%"></span></div>'
-            "</div></li>")
+            f"{crops}</div></li>")
+
+
+def _drawn(picture: str, insight: Insight) -> tuple[str, str]:
+    """The thumbnail with its best crops outlined and its heat map over it, and the line
+    that names each crop's predicted likes."""
+    scale = PICTURE_SIDE / max(insight.width, insight.height)
+    width, height = round(insight.width * scale), round(insight.height * scale)
+    boxes, words = [], []
+    for shape, crop in insight.crops.items():
+        key = shape.replace(":", "x").replace(".", "")
+        x, y, w, h = (100.0 * v / d for v, d in zip(
+            crop["box"], (insight.width, insight.height, insight.width, insight.height),
+            strict=True))
+        boxes.append(f'<div class="crop crop-{key}" title="{shape}" style="left: {x:.1f}%; '
+                     f'top: {y:.1f}%; width: {w:.1f}%; height: {h:.1f}%"></div>')
+        words.append(f'<b class="k-{key}">{shape}</b> {crop["predicted_likes"]:,.0f} '
+                     f'({crop["change"]:+,.0f})')
+    picture = (f'<div class="frame"><div class="pic" style="width: {width}px; height: '
+               f'{height}px">{picture}{_heat(insight.occlusion)}{"".join(boxes)}</div></div>')
+    return picture, f'<div class="crops">best crops: {", ".join(words)}</div>'
+
+
+def _heat(changes: list[list[float]]) -> str:
+    if not changes:
+        return ""
+    strongest = max((abs(v) for row in changes for v in row), default=0.0) or 1.0
+    cells = "".join(
+        f'<div style="background: rgba({"220, 40, 40" if v < 0 else "40, 90, 220"}, '
+        f'{HEAT_ALPHA * abs(v) / strongest:.2f})" title="{v:+.1f} likes if covered"></div>'
+        for row in changes for v in row)
+    grid = len(changes)
+    return (f'<div class="heat" style="grid-template-columns: repeat({grid}, 1fr); '
+            f'grid-template-rows: repeat({grid}, 1fr)">{cells}</div>')

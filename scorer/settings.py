@@ -26,6 +26,10 @@ DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_MEMORY_MIB = 256
 DEFAULT_RUNTIME = "auto"
 DEFAULT_KERNELS = "auto"
+# rank's crop suggestions: candidates per photo (all three Instagram shapes at every size,
+# some places), and the cells per side of the occlusion map.
+DEFAULT_CROPS = 27
+OCCLUSION_GRID = 4
 # The daemon scans the inbox this often (seconds), because inotify events get lost.
 RESCAN_INTERVAL = 60.0
 

@@ -73,6 +73,10 @@ def test_the_html_page_in_a_real_browser(photos, tmp_path):
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
     assert re.search(r'<body data-shown="5"', dom.stdout), "not every photo was shown"
+    # Each photo's three best crops drawn on it, and a heat map that the switch toggles.
+    assert len(re.findall(r'class="crop crop-', dom.stdout)) == 15
+    assert 'data-heat-on="5"' in dom.stdout and 'data-heat-off="0"' in dom.stdout
+    assert "the model's opinion, no more: its cross-validated Spearman is" in dom.stdout
     order = [Path(name).name for name in re.findall(r'<div class="name">([^<]+)</div>',
                                                      dom.stdout)]
     assert order == [name for name, _ in ranked(spe("rank", str(photos)).stdout)]
