@@ -11,7 +11,9 @@ Sections (issue 7), each a ratio of things measured side by side in this run:
    against spe batch-score of the same photos;
 5. training: spe-train fit at the notebook's scale and at 2,000 photos;
 6. the ledger at scale (bench/ledger_scale.py);
-7. cluster-score against batch-score, and the driver's own costs (bench/cluster_scale.py).
+7. cluster-score against batch-score, and the driver's own costs (bench/cluster_scale.py);
+8. crop suggestions and occlusion maps: spe rank --html with them against without them
+   (bench/crops_cost.py).
 
 No test asserts a timing; the quick mode only keeps this code working (CI).
 """
@@ -50,11 +52,12 @@ def main() -> int:
                                                  " or quick.json]")
     parser.add_argument("--work", type=Path, help="scratch folder [default: a temporary one]")
     parser.add_argument("--only", help="comma list of sections: coldstart,throughput,models,"
-                                       "watcher,ledger,training,cluster")
+                                       "watcher,ledger,training,cluster,crops")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     wanted = set(args.only.split(",")) if args.only else {
-        "coldstart", "throughput", "models", "watcher", "ledger", "training", "cluster"}
+        "coldstart", "throughput", "models", "watcher", "ledger", "training", "cluster",
+        "crops"}
     out = args.out or REPO / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
     with tempfile.TemporaryDirectory(prefix="spe-bench-") as tmp:
         work = args.work or Path(tmp)
@@ -64,7 +67,7 @@ def main() -> int:
         started = time.monotonic()
         prepared = sections.prepare(work, sizes)
         for name in ("coldstart", "throughput", "models", "watcher", "ledger", "training",
-                     "cluster"):
+                     "cluster", "crops"):
             if name in wanted:
                 print(f"== {name}", file=sys.stderr, flush=True)
                 results[name] = getattr(sections, name)(work, prepared, sizes)

@@ -17,6 +17,8 @@ import numpy as np
 
 from .cluster_scale import cluster  # noqa: F401  (a section, looked up by name)
 from .cluster_scale import report as cluster_report
+from .crops_cost import crops  # noqa: F401  (a section, looked up by name)
+from .crops_cost import report as crops_report
 from .ledger_scale import ledger  # noqa: F401  (a section, looked up by name)
 from .ledger_scale import report as ledger_report
 from .measure import BIN, PYTHON, REPO, median, timed_child
@@ -450,6 +452,8 @@ def report(results: dict) -> str:
         lines += ledger_report(results["ledger"])
     if "cluster" in results:
         lines += cluster_report(results["cluster"])
+    if "crops" in results:
+        lines += crops_report(results["crops"])
     if "training" in results:
         lines += ["", "training (spe-train fit, default recipe):"]
         for key, v in results["training"].items():

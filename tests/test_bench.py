@@ -21,7 +21,7 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
     for section in ("coldstart", "throughput", "models", "watcher", "ledger", "training",
-                    "cluster"):
+                    "cluster", "crops"):
         assert section in results, section
     assert set(results["coldstart"]) == {"spe batch-score", "tensorflow tf.lite",
                                          "keras predict (notebook)"}
@@ -42,3 +42,6 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
         assert cost[runtime]["of_decode"] > 0, runtime
     assert "x the decode" in proc.stdout
+    crops = results["crops"]
+    assert crops["views_per_photo"] == 44 and crops["page_seconds_crops"] > 0
+    assert "crop suggestions and occlusion maps" in proc.stdout
