@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .budget import MemoryBudget
-from .decode import Decoded, decode_full, model_view, read_photo
+from .decode import Decoded, decoding, model_view, read_photo
 from .runtime import Model
 from .settings import DEFAULT_CROPS, OCCLUSION_GRID
 
@@ -111,8 +111,8 @@ def explain(path: str, model: Model, budget: MemoryBudget | None, max_pixels: in
     """Decode ``path`` once and score it whole, its candidate crops and its occluded
     versions; PhotoError when it cannot be read or decoded."""
     raw = read_photo(path)
-    decoded = decode_full(raw.data, model.size, max_pixels, budget)
-    return insight_of(decoded, model, crops, grid)
+    with decoding(raw.data, model.size, max_pixels, budget) as decoded:  # held until done
+        return insight_of(decoded, model, crops, grid)
 
 
 def insight_of(decoded: Decoded, model: Model, crops: int = DEFAULT_CROPS,

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -107,7 +108,9 @@ def decode_rgb(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
     refused before anything is allocated. ``during`` is entered once the
     memory is held and left when the decode ends (the daemon's journal).
     """
-    return model_view(decode_full(data, size, max_pixels, budget, during).image, size)
+    # Resized while the decode's memory is still held: the full image lives until then.
+    with decoding(data, size, max_pixels, budget, during) as decoded:
+        return model_view(decoded.image, size)
 
 
 def model_view(image: np.ndarray, size: int) -> np.ndarray:
@@ -127,10 +130,12 @@ class Decoded:
     height: int
 
 
-def decode_full(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
-                budget: MemoryBudget | None = None,
-                during: AbstractContextManager | None = None) -> Decoded:
-    """The decode itself, before the resize to the model's input (see decode_rgb)."""
+@contextlib.contextmanager
+def decoding(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+             budget: MemoryBudget | None = None,
+             during: AbstractContextManager | None = None) -> Iterator[Decoded]:
+    """The decode itself, before the resize to the model's input (see decode_rgb), its
+    memory held from the budget until the ``with`` block that uses the image ends."""
     header = read_header(data)
     pixels = header.width * header.height
     if pixels > max_pixels:
@@ -151,8 +156,8 @@ def decode_full(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS,
         # Orientation applied (EXIF, HEIC's own): the original's sides are the decoded
         # image's, times the reduced decode's scale (long side against long side).
         factor = max(header.width, header.height) / max(image.shape[:2])
-        return Decoded(image, factor, round(image.shape[1] * factor),
-                       round(image.shape[0] * factor))
+        yield Decoded(image, factor, round(image.shape[1] * factor),
+                      round(image.shape[0] * factor))
 
 
 def _decode_heif(data: bytes) -> np.ndarray:

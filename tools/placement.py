@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.crops import SHAPES, candidates, insight_of
-from scorer.decode import decode_full, read_photo
+from scorer.decode import decoding, read_photo
 from scorer.runtime import Model
 
 THIRDS = (1 / 3, 2 / 3)
@@ -40,8 +40,8 @@ out = {s: {"suggested": [], "centre": [], "random": [], "whole": []} for s in SH
 hits, cells = 0, 0
 for r in rows:
     raw = read_photo(data / "Images (jpg)" / r["filename"])
-    decoded = decode_full(raw.data, model.size)
-    insight = insight_of(decoded, model)
+    with decoding(raw.data, model.size) as decoded:
+        insight = insight_of(decoded, model)
     W, H = decoded.width, decoded.height
     sx, sy = float(r["x"]) * W, float(r["y"]) * H
     boxes = candidates(decoded.image.shape[1], decoded.image.shape[0])
