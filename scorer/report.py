@@ -14,17 +14,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from .budget import MemoryBudget, decode_cost
+from .budget import MemoryBudget
 from .card import ModelCard
 from .crops import Insight
-from .decode import read_photo, reduced_scale
+from .decode import decoding, read_photo
 from .errors import PhotoError
-from .header import read_header
 from .ownfiles import replaced
 from .rank import Ranked, Ranking
-from .settings import DEFAULT_MAX_MEMORY_MIB, DEFAULTS, MIB, Scoring
+from .settings import DEFAULT_MAX_MEMORY_MIB, DEFAULT_MAX_PIXELS, DEFAULTS, MIB, Scoring
 
 THUMBNAIL_SIDE = 320  # the longer side, in pixels
 
@@ -86,22 +84,21 @@ window.addEventListener("load", function () {
 """
 
 
-def thumbnail(path: str, budget: MemoryBudget) -> str | None:
-    """A small JPEG of the photo as a data: URI (EXIF orientation applied), or None. Its
-    decode takes its share of the memory budget, as every decode does."""
+def thumbnail(path: str, budget: MemoryBudget,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
+    """A small JPEG of the photo as a data: URI (orientation applied), or None. Decoded by
+    the one decode (decode.decoding), within the memory budget as every decode is."""
     try:
         data = read_photo(path).data
-        header = read_header(data)
-        scale, flag = reduced_scale(header, THUMBNAIL_SIDE // 2)
-        with budget.hold(decode_cost(header, scale)):
-            image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+        with decoding(data, THUMBNAIL_SIDE // 2, max_pixels, budget) as decoded:
+            image = decoded.image
+            shrink = THUMBNAIL_SIDE / max(image.shape[:2])
+            if shrink < 1:
+                image = cv2.resize(image, None, fx=shrink, fy=shrink,
+                                   interpolation=cv2.INTER_AREA)
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # what imencode takes
     except PhotoError:
         return None
-    if image is None:
-        return None
-    shrink = THUMBNAIL_SIDE / max(image.shape[:2])
-    if shrink < 1:
-        image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
         return None
@@ -148,7 +145,7 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path,
     with replaced(out) as handle:  # whole, and never through a link planted at its temp name
         handle.write(head.encode("utf-8"))
         for n, r in enumerate(ranking.ranked, start=1):
-            handle.write(_item(n, r, budget).encode("utf-8"))
+            handle.write(_item(n, r, budget, settings.max_pixels).encode("utf-8"))
         handle.write(tail.encode("utf-8"))
 
 
@@ -164,9 +161,9 @@ def _opinion_line(card: ModelCard) -> str:
             f"heat maps are the model's opinion, no more: {quality}.</div>")
 
 
-def _item(n: int, r: Ranked, budget: MemoryBudget) -> str:
+def _item(n: int, r: Ranked, budget: MemoryBudget, max_pixels: int) -> str:
     e = html.escape
-    src = thumbnail(r.path, budget)
+    src = thumbnail(r.path, budget, max_pixels)
     picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
                else '<div class="img">(no preview)</div>')
     crops = ""
