@@ -21,7 +21,8 @@ SAMPLES = REPO / "samples"
 
 # The longest tests and groups first, so that on two workers they start side by side
 # and the many short tests fill in around them (pyproject.toml: -n 2, loadgroup).
-LONGEST_FIRST = ("test_quality.py", "test_fit.py", "test_backbone.py", "test_reload.py",
+LONGEST_FIRST = ("test_quality.py", "test_crops.py", "test_fit.py", "test_backbone.py",
+                 "test_reload.py",
                  "test_cv.py", "test_trend.py", "test_bench.py", "test_cluster.py")
 
 

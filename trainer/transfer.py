@@ -29,7 +29,7 @@ from .folds import FoldRun, fold_indices, ridge_sentence
 from .head import RidgeHead, extract, pooled_extractor, scoring_model
 from .metrics import format_table, regression_metrics
 from .plots import plot_predicted_vs_actual
-from .recipe import TARGET_CANDIDATES, FitOptions
+from .recipe import GRID_CELLS, TARGET_CANDIDATES, FitOptions
 from .weights import load_weights
 
 WHAT = "the backbone with its ridge head"
@@ -43,9 +43,10 @@ def fit_on_backbone(dataset, pixels: np.ndarray, out: Path, options: FitOptions,
                     echo: Callable[[str], None], force: bool):
     backbone = BACKBONES[options.backbone]
     weights = load_weights(backbone.weights, options.given_weights, echo)
-    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers)
+    extractor = pooled_extractor(backbone, options.img_size, weights, options.layers,
+                                 options.pooling)
     echo(f"backbone {options.backbone} at {options.img_size} px, layers "
-         f"{', '.join(options.layers)}")
+         f"{', '.join(options.layers)}, {options.pooling} pooling")
     return fit_head(extractor, _backbone_record(options), dataset, pixels, out, options, echo,
                     force)
 
@@ -160,7 +161,9 @@ def statistics_extractor(size: int) -> Any:
 def _backbone_record(options: FitOptions) -> dict:
     source = BACKBONES[options.backbone].weights
     return {"name": options.backbone, "layers": list(options.layers),
-            "pooling": "global average", "weights": source.to_json()}
+            "pooling": ("global average" if options.pooling == "average" else
+                        f"global average and a {GRID_CELLS}x{GRID_CELLS} grid of cell averages"),
+            "weights": source.to_json()}
 
 
 def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[FoldRun, str]:
