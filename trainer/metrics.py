@@ -55,14 +55,15 @@ def same_quartile(actual: np.ndarray, predicted: np.ndarray,
 
 
 def format_table(rows: dict[str, dict[str, float]], n: int) -> str:
-    """A plain-text table, one row per predictor."""
-    header = (f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'MAE log1p':>11}{'Spearman':>10}"
+    """A plain-text table, one row per predictor (the name column as wide as its longest)."""
+    width = max(16, *(len(name) + 1 for name in rows))
+    header = (f"{'model':<{width}}{'MAE':>10}{'RMSE':>10}{'MAE log1p':>11}{'Spearman':>10}"
               f"{'pairs':>8}{'quartile':>10}")
     lines = [f"photos: {n}", header, "-" * len(header)]
     for name, m in rows.items():
-        lines.append(f"{name:<16}{m['mae']:>10.1f}{m['rmse']:>10.1f}{m['mae_log1p']:>11.3f}"
-                     f"{m['spearman']:>10.3f}{m['pairwise_accuracy']:>8.3f}"
-                     f"{m['same_quartile']:>10.1%}")
+        lines.append(f"{name:<{width}}{m['mae']:>10.1f}{m['rmse']:>10.1f}"
+                     f"{m['mae_log1p']:>11.3f}{m['spearman']:>10.3f}"
+                     f"{m['pairwise_accuracy']:>8.3f}{m['same_quartile']:>10.1%}")
     lines.append("pairs: of two photos, how often the one with more likes is ranked higher; "
                  "quartile: share whose predicted and actual likes fall in the same quartile")
     return "\n".join(lines)
