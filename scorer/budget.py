@@ -65,3 +65,8 @@ class MemoryBudget:
     def held(self) -> int:
         with self._changed:
             return self._held
+
+
+def budget_for(max_memory: int | None) -> MemoryBudget | None:
+    """The budget of a setting in bytes (scorer/settings.py); None: unbounded."""
+    return MemoryBudget(max_memory) if max_memory else None

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .budget import MemoryBudget
+from .budget import MemoryBudget, budget_for
 from .csvformat import Row
 from .decode import Identity, decode_rgb, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
@@ -127,13 +127,12 @@ class Engine:
         self.batch_size = settings.batch_size
         self.max_pixels = settings.max_pixels
         # Memory for the decodes in flight, in bytes (scorer/budget.py); None: unbounded.
-        self.budget = MemoryBudget(settings.max_memory) if settings.max_memory else None
+        self.budget = budget_for(settings.max_memory)
         self.journal = journal  # the daemon's record of decodes in progress (journal.py)
         # What the command wants (scorer/settings.py): the daemon passes over a file whose
         # error row it already wrote (no re-report at every rescan), follows no link, and
         # takes a file gone between its event and its read as nothing to report.
         self.policy = policy
-        self.force = policy.force
         self.linger = linger
         self.counts: Counter[str] = Counter()
         # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
@@ -166,9 +165,9 @@ class Engine:
                 started = read
             item.sha256, item.identity = raw.sha256, raw.identity
             model_id = item.model_id = self.model.model_id
-            if not self.force and self.ledger.has_scored(raw.sha256, model_id):
+            if not self.policy.force and self.ledger.has_scored(raw.sha256, model_id):
                 item.skipped_as = "scored"
-            elif (not self.force and self.policy.skip_failed
+            elif (not self.policy.force and self.policy.skip_failed
                   and self.ledger.has_failed(display, raw.sha256, model_id)):
                 item.skipped_as = "failed"
             else:
@@ -247,7 +246,7 @@ class Engine:
         for item in items:
             _fit_to_model(self, item)
         same_as: dict[int, str] = {}
-        if not self.force:
+        if not self.policy.force:
             # Identical files decoded side by side (three copies in one run): the
             # first gets the ok row, the others are skipped as already scored.
             for item in items:
@@ -315,7 +314,7 @@ def _fit_to_model(engine: Engine, item: _Prepared) -> None:
     item.model_id = engine.model.model_id
     if item.skipped_as in ("scored", "failed"):
         item.skipped_as = ""
-        if not engine.force and engine.ledger.has_scored(item.sha256, item.model_id):
+        if not engine.policy.force and engine.ledger.has_scored(item.sha256, item.model_id):
             item.skipped_as = "scored"
             return
         item.pixels = np.zeros((1,))  # decoded again below

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .budget import MemoryBudget
+from .budget import budget_for
 from .crops import Insight, explain
 from .csvformat import Row
 from .discover import expand
@@ -80,7 +80,7 @@ def add_insights(ranking: Ranking, model: Model, settings: Scoring, crops: int,
                  grid: int) -> None:
     """Each ranked photo's best crops and occlusion map (decoded again, within the
     memory budget); a photo that changed or vanished since has none."""
-    budget = MemoryBudget(settings.max_memory) if settings.max_memory else None
+    budget = budget_for(settings.max_memory)
     for r in ranking.ranked:
         try:
             r.insight = explain(r.path, model, budget, settings.max_pixels, crops, grid)

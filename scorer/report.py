@@ -15,14 +15,14 @@ from pathlib import Path
 
 import cv2
 
-from .budget import MemoryBudget
+from .budget import MemoryBudget, budget_for
 from .card import ModelCard
 from .crops import Insight
 from .decode import decoding, read_photo
 from .errors import PhotoError
 from .ownfiles import replaced
 from .rank import Ranked, Ranking
-from .settings import DEFAULT_MAX_MEMORY_MIB, DEFAULT_MAX_PIXELS, DEFAULTS, MIB, Scoring
+from .settings import DEFAULT_MAX_PIXELS, DEFAULTS, Scoring
 
 THUMBNAIL_SIDE = 320  # the longer side, in pixels
 
@@ -84,7 +84,7 @@ window.addEventListener("load", function () {
 """
 
 
-def thumbnail(path: str, budget: MemoryBudget,
+def thumbnail(path: str, budget: MemoryBudget | None,
               max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
     """A small JPEG of the photo as a data: URI (orientation applied), or None. Decoded by
     the one decode (decode.decoding), within the memory budget as every decode is."""
@@ -127,7 +127,7 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path,
     """The page, written as it is made: one thumbnail in memory at a time, whatever the
     number of photos (each takes about 22 KB in the page), each decode within the
     settings' memory budget."""
-    budget = MemoryBudget(settings.max_memory or DEFAULT_MAX_MEMORY_MIB * MIB)
+    budget = budget_for(settings.max_memory)
     e = html.escape
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"<div>{e(card.note)}</div>" if card.note else ""
@@ -161,7 +161,7 @@ def _opinion_line(card: ModelCard) -> str:
             f"heat maps are the model's opinion, no more: {quality}.</div>")
 
 
-def _item(n: int, r: Ranked, budget: MemoryBudget, max_pixels: int) -> str:
+def _item(n: int, r: Ranked, budget: MemoryBudget | None, max_pixels: int) -> str:
     e = html.escape
     src = thumbnail(r.path, budget, max_pixels)
     picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
