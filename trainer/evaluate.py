@@ -11,9 +11,8 @@ import numpy as np
 
 from scorer.runtime import Model
 
-from .baselines import RidgeBaseline
 from .data import load_dataset, load_pixels
-from .folds import fold_indices
+from .folds import baseline_folds
 from .metrics import format_table, regression_metrics
 
 BATCH = 64
@@ -41,8 +40,8 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
         "mean baseline": regression_metrics(likes, np.full(len(likes), training_mean), reference),
     }
     if len(likes) >= 2 * BASELINE_FOLDS:
-        rows["ridge baseline (cv)"] = regression_metrics(likes, ridge_folds(pixels, likes),
-                                                         reference)
+        ridge = baseline_folds(pixels, likes, BASELINE_FOLDS, seed=0)["ridge"]
+        rows["ridge baseline (cv)"] = regression_metrics(likes, ridge, reference)
     echo(f"{model_path} ({model.model_id}, {model.runtime}) on {len(likes)} photos in "
          f"{data_dir} ({dataset.layout} layout)")
     trained_on = set(model.card.training.get("photo_hashes", []))
@@ -61,12 +60,3 @@ def evaluate(model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str
         rows["overlap_with_training"] = {"photos": int(seen)}
     return rows
 
-
-def ridge_folds(pixels: np.ndarray, likes: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Out-of-fold predictions of the image-statistics ridge on these photos."""
-    predicted = np.zeros(len(likes))
-    for test_idx in fold_indices(len(likes), BASELINE_FOLDS, seed):
-        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
-        fitted = RidgeBaseline().fit(pixels[train_idx], likes[train_idx])
-        predicted[test_idx] = fitted.predict(pixels[test_idx])
-    return predicted

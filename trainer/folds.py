@@ -43,6 +43,18 @@ class FoldRun:
         return {name: mean_and_std(folds) for name, folds in self.per_fold.items()}
 
 
+def baseline_folds(pixels: np.ndarray, likes: np.ndarray, folds: int,
+                   seed: int) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions of the two baselines (ridge on image statistics, mean)."""
+    predictions = {name: np.zeros(len(likes)) for name in ("ridge", "mean")}
+    for test_idx in fold_indices(len(likes), folds, seed):
+        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+        for baseline in (RidgeBaseline(), MeanBaseline()):
+            fitted = baseline.fit(pixels[train_idx], likes[train_idx])
+            predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
+    return predictions
+
+
 def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds: int,
               members: int, echo: Callable[[str], None],
               after_fold: Callable | None = None) -> FoldRun:
@@ -57,7 +69,8 @@ def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds:
     # "cnn" is the recipe as asked; "cnn flip-averaged" / "cnn single view" is the
     # same networks the other way round, measured for free (one more predict).
     other = "cnn single view" if options.tta else "cnn flip-averaged"
-    run = FoldRun({name: np.zeros(len(likes)) for name in ("cnn", other, "ridge", "mean")})
+    run = FoldRun({"cnn": np.zeros(len(likes)), other: np.zeros(len(likes)),
+                   **baseline_folds(pixels, likes, folds, options.seed)})
     run.per_fold = {name: [] for name in run.predictions}
     for k, test_idx in enumerate(parts):
         train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
@@ -78,9 +91,6 @@ def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds:
             keras.backend.clear_session()  # free this network's graph before the next
         run.predictions["cnn"][test_idx] = target.inverse(raw)
         run.predictions[other][test_idx] = target.inverse(raw_other)
-        for baseline in (RidgeBaseline(), MeanBaseline()):
-            fitted = baseline.fit(pixels[train_idx], train_likes)
-            run.predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
         for name in run.predictions:
             run.per_fold[name].append(regression_metrics(
                 likes[test_idx], run.predictions[name][test_idx], train_likes))

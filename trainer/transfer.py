@@ -24,8 +24,7 @@ import numpy as np
 from scorer.card import Target
 
 from .backbone import BACKBONES
-from .baselines import MeanBaseline, RidgeBaseline
-from .folds import FoldRun, fold_indices, ridge_sentence
+from .folds import FoldRun, baseline_folds, fold_indices, ridge_sentence
 from .head import RidgeHead, extract, pooled_extractor, scoring_model
 from .metrics import format_table, regression_metrics
 from .plots import plot_predicted_vs_actual
@@ -169,7 +168,7 @@ def _backbone_record(options: FitOptions) -> dict:
 def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[FoldRun, str]:
     """Cross-validate the head for each candidate target; keep the best by Spearman."""
     candidates = (options.target,) if options.target else TARGET_CANDIDATES
-    baselines = baseline_folds(pixels, likes, options)  # the same for every target
+    baselines = baseline_folds(pixels, likes, options.folds, options.seed)  # every target's
     runs = {name: head_folds(features, likes, options, name, baselines)
             for name in candidates}
     best = max(runs, key=lambda name: runs[name].summary["cnn"]["spearman"]["mean"])
@@ -178,18 +177,6 @@ def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[F
         echo(f"target {name}: Spearman {s['mean']:.3f} ± {s['std']:.3f} "
              f"({options.folds}-fold cross-validation)" + ("  <- kept" if name == best else ""))
     return runs[best], best
-
-
-def baseline_folds(pixels: np.ndarray, likes: np.ndarray,
-                   options: FitOptions) -> dict[str, np.ndarray]:
-    """Out-of-fold predictions of the two baselines (ridge on image statistics, mean)."""
-    predictions = {name: np.zeros(len(likes)) for name in ("ridge", "mean")}
-    for test_idx in fold_indices(len(likes), options.folds, options.seed):
-        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
-        for baseline in (RidgeBaseline(), MeanBaseline()):
-            fitted = baseline.fit(pixels[train_idx], likes[train_idx])
-            predictions[baseline.name][test_idx] = fitted.predict(pixels[test_idx])
-    return predictions
 
 
 def head_folds(features: np.ndarray, likes: np.ndarray, options: FitOptions,
