@@ -155,7 +155,9 @@ class ModelCard:
     cost: dict[str, Any] | None = None
     detrend: dict[str, Any] | None = None
     # Per runtime, the fast kernels measured against the built-in ones at export:
-    # fast_max_steps (largest output difference in int8 steps), photos, faster, ms.
+    # fast_spearman, fast_max_diff_likes, int8_max_diff_likes (int8 against float), faster,
+    # ms_fast, ms_exact, photos (scorer.runtime's rule reads them); older cards:
+    # fast_max_steps (largest output difference in int8 steps) in place of the first three.
     kernels: dict[str, Any] | None = None
     note: str = ""
     trainer_version: str = "?"
@@ -277,7 +279,8 @@ def _section_problem(raw: dict[str, Any]) -> str:
     for runtime, measured in (raw.get("kernels") or {}).items():
         if not isinstance(measured, dict):
             return f"kernels.{runtime} is not an object"
-        for key in ("fast_max_steps", "ms_fast", "ms_exact", "photos"):
+        for key in ("fast_max_steps", "ms_fast", "ms_exact", "photos", "fast_spearman",
+                    "fast_max_diff_likes", "int8_max_diff_likes"):
             if key in measured and not _number(measured[key]):
                 return f"kernels.{runtime}.{key} is not a number"
         if "faster" in measured and not isinstance(measured["faster"], bool):

@@ -25,7 +25,7 @@ from .ledger import Ledger
 from .logsetup import LEVELS, set_up_logging
 from .modeltrial import try_model
 from .partitions import FORMATS
-from .runtime import KERNELS, MAX_FAST_STEPS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
+from .runtime import KERNELS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
 from .settings import (
     BATCH_SIZE,
     CLUSTER_THREADS,
@@ -68,8 +68,9 @@ ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
 RuntimeOption = typer.Option(DEFAULT_RUNTIME, "--runtime", envvar="SPE_RUNTIME",
                              help="TFLite runtime; auto: the one the card measured faster.")
 KernelsOption = typer.Option(DEFAULT_KERNELS, "--kernels", envvar="SPE_KERNELS",
-                             help="auto: XNNPACK where the card measured it within "
-                                  f"{MAX_FAST_STEPS} int8 steps of the built-in kernels and "
+                             help="auto: XNNPACK where the card measured that it ranks "
+                                  "as the built-in kernels do, differs from them by no more "
+                                  "than int8 from float, and is "
                                   f"{MIN_FAST_SPEEDUP}x as fast; exact: the built-in kernels "
                                   "(the same scores on every runtime); fast: XNNPACK.")
 # Options both commands take: declared once, so they carry the same help and default.
@@ -214,26 +215,33 @@ def rank(
     config: Path | None = ConfigOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
-    from .rank import add_insights, as_json, table
+    from .pageviews import PageViews
+    from .rank import as_json, table
     from .rank import rank as run
 
     settings = Scoring.from_options(max_memory, threads=threads, max_pixels=max_pixels,
                                     runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
     loaded = load_model(model, settings)
+    # One decode a photo: its score, its crops and map (--html, --json) and its thumbnail.
+    insights = (html_out is not None or json_out) and not no_crops
+    views = (PageViews(loaded, crops if insights else 0, OCCLUSION_GRID if insights else 0,
+                       thumbnails=html_out is not None)
+             if insights or html_out is not None else None)
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
-                      settings=settings)
-        if (html_out is not None or json_out) and not no_crops:
-            add_insights(ranking, loaded, settings, crops, OCCLUSION_GRID)
+                      settings=settings, views=views)
         if html_out is not None:
             from .report import write_html
 
-            write_html(ranking, loaded.card, html_out, settings)
+            write_html(ranking, loaded.card, html_out)
     except SpeError as exc:
         fail(exc.reason)
     except OSError as exc:
         fail(f"{html_out}: cannot write ({exc.strerror})")
+    finally:
+        if views is not None:
+            views.close()
     typer.echo(json.dumps(as_json(ranking, loaded), indent=2) if json_out else table(ranking))
     if html_out is not None:
         typer.echo(f"wrote {html_out}", err=True)

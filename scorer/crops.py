@@ -1,7 +1,8 @@
 """Which crop, and why: each photo's best crop per Instagram shape, and where its score
 comes from (an occlusion map).
 
-A photo is decoded once (through the memory budget, as every decode); each
+A photo is decoded once (the engine's decode, through the memory budget, handed
+to scorer/pageviews.py while it is held); each
 candidate crop is cut from that decoded image and resized exactly as the whole
 photo is for scoring (decode.model_view), and all views run through the model
 in batches. Candidates: the three shapes Instagram shows (1:1, 4:5 portrait,
@@ -19,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .budget import MemoryBudget
-from .decode import Decoded, decoding, model_view, read_photo
+from .decode import Decoded, model_view
 from .runtime import Model
 from .settings import DEFAULT_CROPS, OCCLUSION_GRID
 
@@ -104,15 +104,6 @@ class Insight:
         return {"width": self.width, "height": self.height, "candidates": self.candidates,
                 "crops": self.crops,
                 "occlusion": {"grid": len(self.occlusion), "change_in_likes": self.occlusion}}
-
-
-def explain(path: str, model: Model, budget: MemoryBudget | None, max_pixels: int,
-            crops: int = DEFAULT_CROPS, grid: int = OCCLUSION_GRID) -> Insight:
-    """Decode ``path`` once and score it whole, its candidate crops and its occluded
-    versions; PhotoError when it cannot be read or decoded."""
-    raw = read_photo(path)
-    with decoding(raw.data, model.size, max_pixels, budget) as decoded:  # held until done
-        return insight_of(decoded, model, crops, grid)
 
 
 def insight_of(decoded: Decoded, model: Model, crops: int = DEFAULT_CROPS,

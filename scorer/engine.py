@@ -21,7 +21,7 @@ import numpy as np
 
 from .budget import MemoryBudget, budget_for
 from .csvformat import Row
-from .decode import Identity, decode_rgb, read_photo
+from .decode import Decoded, Identity, decode_rgb, decoding, model_view, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
 from .journal import DecodeJournal
 from .ledger import Ledger
@@ -43,6 +43,7 @@ class Outcome:
     skipped_as: str = ""  # "scored", "failed" (what the CSV already says of it) or "gone"
     identity: Identity | None = None  # the file whose bytes were read, if any were
     same_as: str = ""  # skipped: the same bytes were scored in this run, under this name
+    kept: Any = None  # what the engine's ``keep`` made of the decoded photo, if asked
 
     @property
     def skipped(self) -> bool:
@@ -60,6 +61,7 @@ class _Prepared:
     skipped_as: str = ""
     identity: Identity | None = None
     model_id: str = ""  # the model it was judged and decoded for
+    kept: Any = None
 
 
 class FirstNames:
@@ -121,7 +123,8 @@ def decode_within(data: bytes, size: int, max_pixels: int, budget: MemoryBudget 
 class Engine:
     def __init__(self, model: Model, ledger: Ledger, settings: Scoring = DEFAULTS,
                  policy: Policy = BATCH, journal: DecodeJournal | None = None,
-                 linger: float = 0.02) -> None:
+                 linger: float = 0.02,
+                 keep: Callable[[str, Decoded], Any] | None = None) -> None:
         self.model = model
         self.ledger = ledger
         self.batch_size = settings.batch_size
@@ -134,6 +137,9 @@ class Engine:
         # takes a file gone between its event and its read as nothing to report.
         self.policy = policy
         self.linger = linger
+        # What else a caller makes of each decoded photo, on the decode thread while the
+        # decode is held (spe rank's crops and thumbnail): one decode serves them all.
+        self.keep = keep
         self.counts: Counter[str] = Counter()
         # Seconds spent, for `SPE_PROFILE=1 spe batch-score` (where the time goes):
         # reading and decoding summed over the workers; the rest on the caller's thread.
@@ -171,7 +177,7 @@ class Engine:
                   and self.ledger.has_failed(display, raw.sha256, model_id)):
                 item.skipped_as = "failed"
             else:
-                item.pixels = self._decode(path, raw.data, raw.sha256)
+                item.pixels = self._decode(path, raw.data, raw.sha256, item)
         except PhotoGone as exc:
             if self.policy.missing_ok:
                 item.skipped_as = "gone"
@@ -213,9 +219,14 @@ class Engine:
         Photos already decoded for another input size are decoded again for this one."""
         self.model = model
 
-    def _decode(self, path: str, data: bytes, sha256: str) -> np.ndarray:
-        return decode_within(data, self.model.size, self.max_pixels, self.budget,
-                             self.journal, path, sha256)
+    def _decode(self, path: str, data: bytes, sha256: str,
+                item: _Prepared | None = None) -> np.ndarray:
+        if self.keep is None or item is None or self.journal is not None:
+            return decode_within(data, self.model.size, self.max_pixels, self.budget,
+                                 self.journal, path, sha256)
+        with decoding(data, self.model.size, self.max_pixels, self.budget) as decoded:
+            item.kept = self.keep(path, decoded)
+            return model_view(decoded.image, self.model.size)
 
     def step(self, timeout: float | None = None) -> list[Outcome]:
         """Take what is ready (waiting up to ``timeout`` for the first), score, append.
@@ -281,7 +292,7 @@ class Engine:
                 row = Row(item.display, item.sha256, model_id, likes_value, percentile)
             rows.append(row)
             outcomes.append(Outcome(item.path, item.display, row, item.token, "",
-                                    item.identity))
+                                    item.identity, kept=item.kept))
         written = time.perf_counter()
         self.seconds["model"] += written - started
         self.ledger.append(rows)  # raises OutputError: then nothing below counts

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .budget import budget_for
-from .crops import Insight, explain
+from .crops import Insight
 from .csvformat import Row
 from .discover import expand
-from .engine import Engine
-from .errors import PhotoError
+from .engine import Engine, Outcome
 from .ledger import Ledger
+from .pageviews import Kept, PageViews
 from .runtime import Model
 from .settings import DEFAULTS, RANK, Scoring
 from .text import display_path, one_line
@@ -29,24 +28,30 @@ class Ranked:
     predicted_likes: float
     percentile: float
     insight: Insight | None = None  # its best crops and occlusion map (--crops)
+    thumbnail: tuple[int, int] | None = None  # its place in the views' spool (--html)
 
 
 @dataclass
 class Ranking:
     ranked: list[Ranked]  # best first
     failed: list[tuple[str, str]]  # (display, reason)
+    views: PageViews | None = None  # the thumbnails' spool, when a page was asked for
 
 
 def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool = False,
-         settings: Scoring = DEFAULTS) -> Ranking:
+         settings: Scoring = DEFAULTS, views: PageViews | None = None) -> Ranking:
+    """Score ``paths`` once each, best first; with ``views``, each photo's crops, map and
+    thumbnail are made from that same decode."""
     unreadable: list[tuple[str, str]] = []
     photos, _ = expand(paths, recursive, unreadable)
     memory = Ledger(None, stdout=False)
-    engine = Engine(model, memory, settings, RANK)
+    engine = Engine(model, memory, settings, RANK, keep=views)
     rows: list[Row] = []
+    kept: dict[str, Kept] = {}
     try:
         for outcomes in engine.score_all(photos):
             rows += [o.row for o in outcomes if o.row is not None]
+            kept.update(_kept(outcomes))
     finally:
         engine.close()
     if out is not None:
@@ -57,11 +62,20 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
             ledger.close()
     by_display = {display_path(p): p for p in photos}
     ranked = sorted((Ranked(by_display.get(r.path, r.path), r.path, r.predicted_likes or 0.0,
-                            r.percentile or 0.0) for r in rows if r.ok),
+                            r.percentile or 0.0, *_insight_and_thumbnail(kept.get(r.path)))
+                     for r in rows if r.ok),
                     key=lambda r: -r.predicted_likes)
     failed = [(r.path, r.error) for r in rows if not r.ok]
     failed += [(display_path(f), why) for f, why in unreadable]
-    return Ranking(ranked, failed)
+    return Ranking(ranked, failed, views)
+
+
+def _kept(outcomes: list[Outcome]) -> dict[str, Kept]:
+    return {o.display: o.kept for o in outcomes if isinstance(o.kept, Kept)}
+
+
+def _insight_and_thumbnail(kept: Kept | None) -> tuple[Insight | None, tuple[int, int] | None]:
+    return (kept.insight, kept.thumbnail) if kept is not None else (None, None)
 
 
 def _new_rows(rows: list[Row], ledger: Ledger) -> list[Row]:
@@ -74,18 +88,6 @@ def _new_rows(rows: list[Row], ledger: Ledger) -> list[Row]:
         seen.add(row.sha256)
         new.append(row)
     return new
-
-
-def add_insights(ranking: Ranking, model: Model, settings: Scoring, crops: int,
-                 grid: int) -> None:
-    """Each ranked photo's best crops and occlusion map (decoded again, within the
-    memory budget); a photo that changed or vanished since has none."""
-    budget = budget_for(settings.max_memory)
-    for r in ranking.ranked:
-        try:
-            r.insight = explain(r.path, model, budget, settings.max_pixels, crops, grid)
-        except PhotoError:
-            r.insight = None
 
 
 def as_json(ranking: Ranking, model: Model) -> dict:

@@ -13,18 +13,10 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-import cv2
-
-from .budget import MemoryBudget, budget_for
 from .card import ModelCard
 from .crops import Insight
-from .decode import decoding, read_photo
-from .errors import PhotoError
 from .ownfiles import replaced
 from .rank import Ranked, Ranking
-from .settings import DEFAULT_MAX_PIXELS, DEFAULTS, Scoring
-
-THUMBNAIL_SIDE = 320  # the longer side, in pixels
 
 STYLE = """
 body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -84,25 +76,8 @@ window.addEventListener("load", function () {
 """
 
 
-def thumbnail(path: str, budget: MemoryBudget | None,
-              max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
-    """A small JPEG of the photo as a data: URI (orientation applied), or None. Decoded by
-    the one decode (decode.decoding), within the memory budget as every decode is."""
-    try:
-        data = read_photo(path).data
-        with decoding(data, THUMBNAIL_SIDE // 2, max_pixels, budget) as decoded:
-            image = decoded.image
-            shrink = THUMBNAIL_SIDE / max(image.shape[:2])
-            if shrink < 1:
-                image = cv2.resize(image, None, fx=shrink, fy=shrink,
-                                   interpolation=cv2.INTER_AREA)
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # what imencode takes
-    except PhotoError:
-        return None
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    if not ok:
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+def data_uri(jpeg: bytes | None) -> str | None:
+    return ("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")) if jpeg else None
 
 
 def model_summary(card: ModelCard) -> str:
@@ -122,12 +97,10 @@ def model_summary(card: ModelCard) -> str:
             f"{card.likes.get('n', '?')} photos; {measured}.{backbone}")
 
 
-def write_html(ranking: Ranking, card: ModelCard, out: Path,
-               settings: Scoring = DEFAULTS) -> None:
+def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
     """The page, written as it is made: one thumbnail in memory at a time, whatever the
-    number of photos (each takes about 22 KB in the page), each decode within the
-    settings' memory budget."""
-    budget = budget_for(settings.max_memory)
+    number of photos (each takes about 22 KB in the page), read back from the spool that
+    the photos' one decode filled (scorer/pageviews.py)."""
     e = html.escape
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"<div>{e(card.note)}</div>" if card.note else ""
@@ -145,7 +118,8 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path,
     with replaced(out) as handle:  # whole, and never through a link planted at its temp name
         handle.write(head.encode("utf-8"))
         for n, r in enumerate(ranking.ranked, start=1):
-            handle.write(_item(n, r, budget, settings.max_pixels).encode("utf-8"))
+            jpeg = ranking.views.thumbnail(r.thumbnail) if ranking.views else None
+            handle.write(_item(n, r, data_uri(jpeg)).encode("utf-8"))
         handle.write(tail.encode("utf-8"))
 
 
@@ -161,9 +135,8 @@ def _opinion_line(card: ModelCard) -> str:
             f"heat maps are the model's opinion, no more: {quality}.</div>")
 
 
-def _item(n: int, r: Ranked, budget: MemoryBudget | None, max_pixels: int) -> str:
+def _item(n: int, r: Ranked, src: str | None) -> str:
     e = html.escape
-    src = thumbnail(r.path, budget, max_pixels)
     picture = (f'<img src="{src}" alt="{e(Path(r.display).name)}">' if src
                else '<div class="img">(no preview)</div>')
     crops = ""

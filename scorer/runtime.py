@@ -14,7 +14,7 @@ import importlib.resources
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -52,15 +52,20 @@ def _litert() -> Any:
 # base install). Adding a runtime is adding an entry; the CLI and the trainer read it.
 LOADERS: dict[str, Callable[[], Any]] = {"litert": _litert, "tflite-runtime": _tflite_runtime}
 RUNTIMES = ("auto", *LOADERS)
-# auto: the fast kernels (XNNPACK, where a runtime has them for int8) if the model's
-# card records that their outputs stayed within MAX_FAST_STEPS int8 steps of the
-# built-in kernels on its calibration photos when it was exported, and that they ran
-# at least MIN_FAST_SPEEDUP times faster (medians of interleaved repeats); else the
-# built-in ones. exact: always the built-in kernels (the same scores on every
-# runtime, bit for bit). fast: XNNPACK whatever the card measured (`spe info` shows it).
+# auto: the fast kernels (XNNPACK, where a runtime has them for int8) where the model's
+# card shows, measured at export on its calibration photos, that a user would not tell
+# them from the built-in ones: they rank the photos the same (Spearman between the two
+# kernels' predictions at least MIN_FAST_SPEARMAN), their largest difference in predicted
+# likes is no larger than the int8 model's own largest difference from the float model
+# (its quantisation error: the fast kernels add no error beyond what int8 already has),
+# and they run at least MIN_FAST_SPEEDUP times faster (medians of interleaved repeats).
+# A card written before these figures keeps the rule it was exported under: within
+# MAX_FAST_STEPS int8 output steps, and faster. exact: always the built-in kernels (the
+# same scores on every runtime, bit for bit). fast: XNNPACK whatever the card measured.
 KERNELS = ("auto", "exact", "fast")
-MAX_FAST_STEPS = 3
+MIN_FAST_SPEARMAN = 0.99
 MIN_FAST_SPEEDUP = 1.5
+MAX_FAST_STEPS = 3  # the rule of cards without the figures above
 INSTALL_HINT = "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert"
 
 
@@ -80,29 +85,62 @@ def _quiet_stderr(quiet: bool) -> Iterator[None]:
         os.close(saved)
 
 
+def _num(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fast_kernel_checks(measured: dict) -> dict[str, bool] | None:
+    """Each condition of the rule, passed or not, from a runtime's figures in the card;
+    None for a card that predates them (it keeps the rule of MAX_FAST_STEPS)."""
+    rho, diff = measured.get("fast_spearman"), measured.get("fast_max_diff_likes")
+    error = measured.get("int8_max_diff_likes")
+    if not (_num(rho) and _num(diff) and _num(error)):
+        return None
+    return {"rank": rho >= MIN_FAST_SPEARMAN, "difference": diff <= error,
+            "speed": measured.get("faster") is True}
+
+
 def fast_kernels_agree(measured: dict) -> bool:
-    """The card's export check of a runtime's fast kernels passed: within MAX_FAST_STEPS
-    int8 steps of the built-in ones, and faster by MIN_FAST_SPEEDUP (``faster``)."""
+    """The card's export check of a runtime's fast kernels passed (the rule above)."""
+    checks = fast_kernel_checks(measured)
+    if checks is not None:
+        return all(checks.values())
     steps = measured.get("fast_max_steps")
-    return (isinstance(steps, (int, float)) and steps <= MAX_FAST_STEPS
-            and measured.get("faster") is True)
+    return _num(steps) and steps <= MAX_FAST_STEPS and measured.get("faster") is True
+
+
+def _speedup(measured: dict) -> str:
+    fast, exact = measured.get("ms_fast"), measured.get("ms_exact")
+    if _num(fast) and _num(exact) and fast:
+        return (f"{exact / fast:.1f}x as fast (limit {MIN_FAST_SPEEDUP}x; {fast:.2f} against "
+                f"{exact:.2f} ms/photo)")
+    return "speed not measured"
 
 
 def kernels_reason(measured: dict) -> str:
     """One line: which kernels ``auto`` uses for a runtime, and why (the card's figures)."""
-    steps, photos = measured.get("fast_max_steps"), measured.get("photos", "?")
-    fast, exact = measured.get("ms_fast"), measured.get("ms_exact")
-    speedup = (f"{exact / fast:.1f}x as fast ({fast:.2f} against {exact:.2f} ms/photo)"
-               if isinstance(fast, (int, float)) and isinstance(exact, (int, float)) and fast
-               else "speed not measured")
-    close = isinstance(steps, (int, float)) and steps <= MAX_FAST_STEPS
-    found = (f"at most {steps} int8 step(s) from the built-in kernels on {photos} photos "
-             f"(limit {MAX_FAST_STEPS}), {speedup}")
-    if fast_kernels_agree(measured):
+    photos = measured.get("photos", "?")
+    checks = fast_kernel_checks(measured)
+    if checks is None:
+        steps = measured.get("fast_max_steps")
+        close = _num(steps) and steps <= MAX_FAST_STEPS
+        found = (f"at most {steps} int8 step(s) from the built-in kernels on {photos} photos "
+                 f"(limit {MAX_FAST_STEPS}), {_speedup(measured)}")
+        failed = [] if close else ["too far from the built-in kernels"]
+    else:
+        found = (f"rank agreement with the built-in kernels {measured['fast_spearman']:.4f} "
+                 f"(limit {MIN_FAST_SPEARMAN}), largest difference "
+                 f"{measured['fast_max_diff_likes']:.3g} likes against int8's own "
+                 f"{measured['int8_max_diff_likes']:.3g} from float (the limit), on {photos} "
+                 f"photos; {_speedup(measured)}")
+        failed = [why for key, why in (("rank", "they rank differently"),
+                                       ("difference", "they differ more than int8 does"))
+                  if not checks[key]]
+    if measured.get("faster") is not True:
+        failed.append(f"not {MIN_FAST_SPEEDUP}x as fast")
+    if not failed:
         return f"used by default: {found}"
-    why = "too far from the built-in kernels" if not close else (
-        f"not {MIN_FAST_SPEEDUP}x as fast")
-    return f"not used by default ({why}): {found}; --kernels fast uses them anyway"
+    return f"not used by default ({'; '.join(failed)}): {found}; --kernels fast uses them anyway"
 
 
 def fast_kernels_faster(ms_fast: float, ms_exact: float) -> bool:

@@ -228,6 +228,16 @@ def test_fit_on_the_backbone_exports_a_model_verified_under_both_runtimes(backbo
     assert quality["verdict"].startswith("Verdict: the backbone with its ridge head")
     for runtime, measured in card["kernels"].items():
         assert measured["ms_exact"] > 0 and "interleaved" in measured["timed"], runtime
+    # The fast kernels judged by what a user sees: ai-edge-litert's XNNPACK ranks the
+    # calibration photos as the built-in kernels do, moves no prediction further than int8
+    # moved it from float, and is faster: used by default. tflite-runtime 2.14 has no int8
+    # XNNPACK, so its "fast" kernels are the built-in ones: the same outputs, not faster.
+    litert, tflite = card["kernels"]["litert"], card["kernels"]["tflite-runtime"]
+    assert litert["fast_spearman"] >= 0.99, litert
+    assert litert["fast_max_diff_likes"] <= litert["int8_max_diff_likes"], litert
+    assert litert["faster"] and litert["decision"].startswith("used by default"), litert
+    assert tflite["fast_spearman"] == 1.0 and tflite["fast_max_diff_likes"] == 0.0
+    assert not tflite["faster"] and "(not 1.5x as fast)" in tflite["decision"], tflite
     stderr = (backbone_model.parent / "stderr.txt").read_text()
     assert "target log1p-std: Spearman" in stderr and "<- kept" in stderr
     md = backbone_model.with_suffix(".md").read_text()
@@ -244,6 +254,9 @@ def test_spe_scores_with_the_backbone_model_under_both_runtimes(backbone_model, 
     assert len(rows["litert"]) == 5 and rows["litert"] == rows["tflite-runtime"]
     info = spe("info", "--model", str(backbone_model))
     assert info.returncode == 0 and "backbone:      mobilenet_v2" in info.stdout, info.stdout
+    kernels = next(line for line in info.stdout.splitlines() if line.startswith("kernels:"))
+    assert "fast (XNNPACK); fast kernels used by default: rank agreement" in kernels, kernels
+    assert "int8's own" in kernels and "x as fast (limit 1.5x" in kernels, kernels
 
 
 def test_cv_measures_the_backbones_head_beside_the_baselines(tmp_path, weights_file):

@@ -95,7 +95,32 @@ def test_auto_follows_the_cards_measurement(tmp_path, steps, faster, expected):
     card["kernels"] = {"litert": {"fast_max_steps": steps, "photos": 500, "faster": faster,
                                   "ms_fast": 1.0, "ms_exact": 5.0}}
     model.with_suffix(".json").write_text(json.dumps(card))
-    np.save(tmp_path / "px.npy", np.zeros((1, 64, 64, 3), np.uint8))
+    size = card["input"]["height"]
+    np.save(tmp_path / "px.npy", np.zeros((1, size, size, 3), np.uint8))
+    assert predict(tmp_path / "px.npy", "litert", "auto", str(model))["kernels"] == expected
+
+
+FIGURES = {"fast_spearman": 0.999, "fast_max_diff_likes": 2.0, "int8_max_diff_likes": 5.0,
+           "faster": True, "ms_fast": 1.0, "ms_exact": 5.0, "photos": 300, "fast_max_steps": 9}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, "fast"),  # nine steps apart, but ranked alike and within int8's own error
+    ({"fast_spearman": 0.98}, "exact"),  # ranks differently
+    ({"fast_max_diff_likes": 6.0}, "exact"),  # moves the likes more than int8 does
+    ({"faster": False, "ms_fast": 4.0}, "exact"),  # not worth it
+])
+def test_auto_follows_the_cards_figures_on_the_real_interpreter(tmp_path, change, expected):
+    """A card whose figures are out of bounds, each in turn, keeps the built-in kernels."""
+    if "litert" not in installed():
+        pytest.skip("ai-edge-litert (the runtime with int8 XNNPACK) is not installed")
+    model = tmp_path / "m.tflite"
+    shutil.copy(default_model_path(), model)
+    card = json.loads(default_model_path().with_suffix(".json").read_text())
+    card["kernels"] = {"litert": {**FIGURES, **change}}
+    model.with_suffix(".json").write_text(json.dumps(card))
+    size = card["input"]["height"]
+    np.save(tmp_path / "px.npy", np.zeros((1, size, size, 3), np.uint8))
     assert predict(tmp_path / "px.npy", "litert", "auto", str(model))["kernels"] == expected
 
 
@@ -156,5 +181,6 @@ def test_the_reason_for_the_kernels_is_one_line():
     assert kernels_reason(FAST_OK).startswith("used by default: at most 2 int8 step(s)")
     far = kernels_reason(FAST_FAR)
     assert far.startswith("not used by default (too far from the built-in kernels)")
-    assert "(limit 3), 3.6x as fast" in far and far.endswith("--kernels fast uses them anyway")
+    assert "(limit 3), 3.6x as fast (limit 1.5x" in far
+    assert far.endswith("--kernels fast uses them anyway")
     assert "(not 1.5x as fast)" in kernels_reason(SLOW)

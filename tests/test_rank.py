@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,36 @@ def test_the_html_page_in_a_real_browser(photos, tmp_path):
                     f"--screenshot={shot}", "--window-size=1000,1300", page.as_uri()],
                    capture_output=True, text=True, timeout=120, check=True)
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+
+
+# Runs spe in a process whose OpenCV counts its image decodes (the one decode path,
+# scorer.decode, calls cv2.imdecode once a photo; HEIC is not among these photos).
+COUNTED = """
+import sys, cv2
+calls = []
+real = cv2.imdecode
+def counted(buffer, flags):
+    calls.append(len(buffer))
+    return real(buffer, flags)
+cv2.imdecode = counted
+from scorer.cli import main
+sys.argv = ["spe", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print(f"decodes: {len(calls)}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("extra", [["--html", "page.html"], ["--json"],
+                                   ["--html", "page.html", "--no-crops"]])
+def test_rank_decodes_each_photo_once(photos, tmp_path, extra):
+    """Score, crops and occlusion map, and thumbnail: all from one decode a photo."""
+    proc = subprocess.run([sys.executable, "-c", COUNTED, "rank", str(photos), *extra],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == "decodes: 5", proc.stderr[-500:]
+    if "--html" in extra:
+        page = (tmp_path / "page.html").read_text()
+        assert page.count('<img src="data:image/jpeg;base64,') == 5
+        assert page.count('class="crop crop-') == (0 if "--no-crops" in extra else 15)

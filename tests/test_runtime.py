@@ -8,6 +8,7 @@ from scorer.card import read_card
 from scorer.errors import ModelError, UsageError
 from scorer.runtime import (
     MAX_FAST_STEPS,
+    MIN_FAST_SPEARMAN,
     MIN_FAST_SPEEDUP,
     Model,
     default_model_path,
@@ -30,9 +31,34 @@ CLOSE, FAR = MAX_FAST_STEPS, MAX_FAST_STEPS + 1
      f"not {MIN_FAST_SPEEDUP}x as fast"),
     ({}, False, "too far"),  # nothing measured: never by default
 ])
-def test_the_fast_kernel_rule(measured, agree, reason):
+def test_the_fast_kernel_rule_of_older_cards(measured, agree, reason):
     assert fast_kernels_agree(measured) is agree
     assert reason in kernels_reason(measured)
+
+
+# The rule of cards with the figures a user would see: rank agreement, the largest
+# difference beside int8's own error from float, and the speed-up.
+AGREE = {"fast_spearman": 0.998, "fast_max_diff_likes": 1.2, "int8_max_diff_likes": 4.0,
+         "faster": True, "ms_fast": 2.0, "ms_exact": 8.0, "photos": 300,
+         "fast_max_steps": 9}  # many steps apart, yet within what int8 already moves
+
+
+@pytest.mark.parametrize("change, agree, reason", [
+    ({}, True, "used by default: rank agreement with the built-in kernels 0.9980 (limit 0.99)"),
+    ({"fast_spearman": MIN_FAST_SPEARMAN}, True, "used by default"),  # the limit itself
+    ({"fast_spearman": 0.985}, False, "not used by default (they rank differently)"),
+    ({"fast_max_diff_likes": 4.0}, True, "largest difference 4 likes against int8's own 4"),
+    ({"fast_max_diff_likes": 4.01}, False, "(they differ more than int8 does)"),
+    ({"faster": False, "ms_fast": 6.0}, False, "(not 1.5x as fast)"),
+    ({"fast_spearman": 0.9, "faster": False}, False,
+     "(they rank differently; not 1.5x as fast)"),
+])
+def test_the_fast_kernel_rule(change, agree, reason):
+    measured = {**AGREE, **change}
+    assert fast_kernels_agree(measured) is agree
+    line = kernels_reason(measured)
+    assert reason in line and "\n" not in line
+    assert "limit 0.99" in line and "limit 1.5x" in line and "from float (the limit)" in line
 
 
 @pytest.mark.parametrize("fast, exact, faster", [(1.0, 1.5, True), (1.0, 1.49, False),

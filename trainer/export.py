@@ -22,10 +22,18 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from scorer.card import Target
 from scorer.npy import EXIT_RUNTIME_MISSING
-from scorer.runtime import LOADERS, fast_kernels_faster, kernels_reason
+from scorer.runtime import (
+    LOADERS,
+    MIN_FAST_SPEARMAN,
+    MIN_FAST_SPEEDUP,
+    fast_kernels_faster,
+    kernels_reason,
+)
 
 from .errors import ExportError
+from .metrics import spearman
 from .train import predict_raw
 
 REPRESENTATIVE_PHOTOS = 300  # calibration cost grows with this; 300 is a few seconds
@@ -141,12 +149,14 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
     return outputs
 
 
-def measure_kernels(model_path: Path, pixels: np.ndarray,
-                    exact: dict[str, np.ndarray]) -> dict[str, dict]:
-    """Per runtime: how far its fast kernels' outputs are from the built-in ones (in int8
-    steps, on ``pixels``), and both kernels' speed (medians of interleaved repeats). The
+def measure_kernels(model_path: Path, pixels: np.ndarray, exact: dict[str, np.ndarray],
+                    target: Target, float_likes: np.ndarray) -> dict[str, dict]:
+    """Per runtime, what a user would see change with its fast kernels, on ``pixels``:
+    their ranking against the built-in kernels' (Spearman), their largest difference in
+    predicted likes beside the int8 model's own largest difference from the float model
+    (``float_likes``), and both kernels' speed (medians of interleaved repeats). The
     scorer runs the fast kernels by default only where these pass its rule
-    (scorer.runtime.fast_kernels_agree)."""
+    (scorer.runtime.fast_kernels_agree); the int8 steps are kept for the record."""
     steps: dict[str, float] = {}
     fast = run_exported(model_path, pixels, kernels="fast", steps=steps)
     speeds = time_kernels(model_path, pixels[:TIMING_PHOTOS])
@@ -156,18 +166,33 @@ def measure_kernels(model_path: Path, pixels: np.ndarray,
             continue
         step = steps[runtime] or 1.0
         difference = np.rint(np.abs(outputs - exact[runtime]) / step)
+        fast_likes, exact_likes = target.inverse(outputs), target.inverse(exact[runtime])
         ms_exact, ms_fast = speeds[runtime]
         measured[runtime] = {
+            "fast_spearman": kernels_spearman(fast_likes, exact_likes),
+            "fast_max_diff_likes": float(np.abs(fast_likes - exact_likes).max()),
+            "int8_max_diff_likes": float(np.abs(exact_likes - float_likes).max()),
             "fast_max_steps": int(difference.max()), "photos": int(len(pixels)),
             "photos_differing": int((difference > 0).sum()),
             "fast_mean_steps": float(difference.mean()),
             "ms_fast": ms_fast, "ms_exact": ms_exact,
             "timed": f"medians of {TIMING_REPEATS} interleaved runs over "
                      f"{min(len(pixels), TIMING_PHOTOS)} photos, one thread",
-            "faster": fast_kernels_faster(ms_fast, ms_exact)}
+            "faster": fast_kernels_faster(ms_fast, ms_exact),
+            "limits": {"fast_spearman": MIN_FAST_SPEARMAN,
+                       "fast_max_diff_likes": "int8_max_diff_likes",
+                       "speedup": MIN_FAST_SPEEDUP}}
         # The choice `auto` will make, and why, in the words spe info and fit print.
         measured[runtime]["decision"] = kernels_reason(measured[runtime])
     return measured
+
+
+def kernels_spearman(fast: np.ndarray, exact: np.ndarray) -> float:
+    """How alike two kernels rank the photos: identical predictions rank identically
+    (1.0, where a rank correlation of constant predictions would be undefined)."""
+    if np.array_equal(fast, exact):
+        return 1.0
+    return spearman(exact, fast)
 
 
 def time_kernels(model_path: Path, pixels: np.ndarray) -> dict[str, tuple[float, float]]:

@@ -299,7 +299,7 @@ def _export(model, pixels, likes, target: Target, out: Path, options: FitOptions
     timings: dict[str, float] = {}
     try:
         outputs = run_exported(tmp, check_pixels, timings)
-        card.kernels = measure_kernels(tmp, check_pixels, outputs)
+        card.kernels = measure_kernels(tmp, check_pixels, outputs, target, keras_likes)
     finally:
         card_path_for(tmp).unlink(missing_ok=True)
     agreement = _agreement(outputs, target, keras_likes, actual)
