@@ -33,10 +33,12 @@ from pathlib import Path
 from . import sections
 from .measure import REPO
 
-FULL = dict(runs=5, photos=500, prepare_photos=600, prepare_epochs=15, steady_seconds=30,
+FULL = dict(runs=5, photos=500, photos_12mp=60, prepare_photos=600, prepare_epochs=15,
+            steady_seconds=30,
             burst=1000, train_sizes=(185, 2000), train_epochs=30, repeats=50,
             ledger_rows=(10_000, 100_000, 1_000_000), driver_parts=100)
-QUICK = dict(runs=1, photos=40, prepare_photos=60, prepare_epochs=1, steady_seconds=2,
+QUICK = dict(runs=1, photos=40, photos_12mp=4, prepare_photos=60, prepare_epochs=1,
+             steady_seconds=2,
              burst=40, train_sizes=(40,), train_epochs=1, repeats=3, ledger_rows=(1000,),
              driver_parts=10,
              # Only keeps the code working (CI): the lightest recipe that still runs

@@ -18,7 +18,11 @@ SOURCES = ("rocket.jpg", "hubble_deep_field.jpg", "grace_hopper.jpg", "coffee.pn
 SIZES = ((1080, 1080), (1080, 1350))  # (width, height): square and portrait posts
 
 
-def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
+TWELVE_MP = ((4000, 3000), (3000, 4000))  # a phone camera's own photos, landscape and portrait
+
+
+def make_photos(folder: Path, n: int, seed: int = 0,
+                sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     existing = sorted(folder.glob("photo-*.jpg"))
     if len(existing) >= n:
@@ -28,7 +32,7 @@ def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
     paths = []
     for i in range(n):
         source = sources[i % len(sources)]
-        width, height = SIZES[i % 2]
+        width, height = sizes[i % len(sizes)]
         h, w = source.shape[:2]
         scale = rng.uniform(0.6, 1.0)
         ch, cw = int(h * scale), int(w * scale)

@@ -49,15 +49,22 @@ def prepare(work: Path, sizes: dict) -> dict:
 # 1. Cold start --------------------------------------------------------------
 
 def coldstart(work: Path, prepared: dict, sizes: dict) -> dict:
+    """One photo from a cold process: spe against TensorFlow's tf.lite and the notebook's
+    Keras predict on the bench's trained model, and spe against tf.lite on the shipped
+    default model (the backbone's graph), each pair side by side."""
     photo, models = prepared["photos"][0], prepared["models"]
     out = work / "cold.csv"
+    trained, default = models / "int8.tflite", prepared["default"]
     commands = {
-        "spe batch-score": [BIN / "spe", "batch-score", photo, "--model", models / "int8.tflite",
+        "spe batch-score": [BIN / "spe", "batch-score", photo, "--model", trained,
                             "--out", out, "--force"],
-        "tensorflow tf.lite": [PYTHON, "-m", "bench.tf_worker", "lite", models / "int8.tflite",
-                               photo, out],
+        "tensorflow tf.lite": [PYTHON, "-m", "bench.tf_worker", "lite", trained, photo, out],
         "keras predict (notebook)": [PYTHON, "-m", "bench.tf_worker", "keras",
                                      models / "model.keras", photo, out],
+        "spe, shipped model": [BIN / "spe", "batch-score", photo, "--model", default,
+                               "--out", out, "--force"],
+        "tf.lite, shipped model": [PYTHON, "-m", "bench.tf_worker", "lite", default, photo,
+                                   out],
     }
     result = {}
     for name, command in commands.items():
@@ -67,9 +74,10 @@ def coldstart(work: Path, prepared: dict, sizes: dict) -> dict:
             runs.append(timed_child(command, cwd=REPO)[:2])
         result[name] = {"seconds": median([r[0] for r in runs]),
                         "peak_rss_mib": median([r[1] for r in runs])}
-    spe = result["spe batch-score"]
-    for name in ("tensorflow tf.lite", "keras predict (notebook)"):
-        result[name]["spe_speedup"] = result[name]["seconds"] / spe["seconds"]
+    for spe, others in (("spe batch-score", ("tensorflow tf.lite", "keras predict (notebook)")),
+                        ("spe, shipped model", ("tf.lite, shipped model",))):
+        for name in others:
+            result[name]["spe_speedup"] = result[name]["seconds"] / result[spe]["seconds"]
     return result
 
 
@@ -94,10 +102,11 @@ def naive(photos: list[Path], model: Path) -> float:
     from scorer.runtime import Model
 
     scorer = Model(model, threads=1)
+    size = scorer.size
     started = time.perf_counter()
     for path in photos:
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-        scorer.predict(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)[None])
+        scorer.predict(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)[None])
     return len(photos) / (time.perf_counter() - started)
 
 
@@ -127,20 +136,35 @@ def model_seconds(photos: list[Path], model: Path) -> float:
 
 
 def throughput(work: Path, prepared: dict, sizes: dict) -> dict:
-    """batch-score against two ceilings: decoding alone (T/D) and the pipeline, decoding
-    plus the model's own work (T/(D+I)), D and I measured alone in the same run."""
-    photos = prepared["photos"][: sizes["photos"]]
+    """batch-score against two ceilings, on 1080 px posts and on 12 MP camera photos."""
+    from .photos import TWELVE_MP, make_photos
+
     model = prepared["default"]
-    result: dict = {"photos": len(photos), "model": model.name}
-    naive_rates = [naive(photos, model) for _ in range(sizes["runs"])]
-    result["naive"] = median(naive_rates)
-    decode = median([1.0 / decode_ceiling(photos, 1) for _ in range(sizes["runs"])])
+    result = _throughput_on(prepared["photos"][: sizes["photos"]], model, work, sizes)
+    big = make_photos(work / "photos-12mp", sizes["photos_12mp"], seed=3, sizes=TWELVE_MP)
+    result["12 MP"] = _throughput_on(big, model, work, sizes)
+    return result
+
+
+def _throughput_on(photos: list[Path], model: Path, work: Path, sizes: dict) -> dict:
+    """batch-score against decoding alone (T/D) and the pipeline, decoding plus the
+    model's own work (T/(D+I)), D and I measured alone in the same run, at the model's
+    input size and with the kernels batch-score chooses."""
+    from scorer.runtime import Model
+
+    loaded = Model(model, threads=1)
+    size = loaded.size
+    result: dict = {"photos": len(photos), "model": model.name, "input": size,
+                    "kernels": f"{loaded.runtime} ({loaded.kernels})"}
+    del loaded
+    result["naive"] = median([naive(photos, model) for _ in range(sizes["runs"])])
+    decode = median([1.0 / decode_ceiling(photos, 1, size) for _ in range(sizes["runs"])])
     infer = median([model_seconds(photos, model) for _ in range(sizes["runs"])])
     result.update(decode_ms=decode * 1000, model_ms=infer * 1000)
     for threads in THREADS:
         ceilings, scores, shared = [], [], []
         for _ in range(sizes["runs"]):  # interleaved, so drift hits all alike
-            ceilings.append(decode_ceiling(photos, threads))
+            ceilings.append(decode_ceiling(photos, threads, size))
             scores.append(batch_score_rate(photos, model, threads, work / "tp.csv")[0])
             shared.append(batch_score_rate(photos, model, threads, work / "tp.csv",
                                            model_threads=threads)[0])
@@ -384,33 +408,9 @@ def report(results: dict) -> str:
                          f"{v.get('spe_speedup', 1.0):>11.1f}x")
     if "throughput" in results:
         t = results["throughput"]
-        lines += ["", f"throughput, {t['photos']} phone-sized JPEGs (photos/s, median):",
-                  f"D (decode, one photo, alone) {t['decode_ms']:.2f} ms; I (the model, one "
-                  f"photo, batches of 32, one thread, alone) {t['model_ms']:.2f} ms",
-                  f"{'threads':<9}{'decode ceil':>12}{'pipeline ceil':>14}{'batch-score':>12}"
-                  f"{'of pipeline':>12}{'of decode':>10}{'model thr=T':>12}{'of pipeline':>12}"
-                  f"{'vs naive':>9}"]
-        for key, v in t.items():
-            if key.startswith("threads_"):
-                lines.append(f"{key[8:]:<9}{v['decode_ceiling']:>12.1f}"
-                             f"{v['pipeline_ceiling']:>14.1f}{v['batch_score']:>12.1f}"
-                             f"{v['share_of_pipeline']:>12.0%}{v['share_of_ceiling']:>10.0%}"
-                             f"{v['batch_score_model_threads_same']:>12.1f}"
-                             f"{v['share_of_pipeline_model_threads_same']:>12.0%}"
-                             f"{v['vs_naive']:>8.1f}x")
-        for key, v in t.items():
-            if key.startswith("threads_") and "decode_scaling" in v:
-                lines.append(f"{key[8:]} thread(s): decoding alone reaches "
-                             f"{v['decode_scaling']:.0%} of T/D here; batch-score is at "
-                             f"{v['share_of_scaled_pipeline']:.0%} of the pipeline ceiling "
-                             "scaled alike")
-        lines.append(f"naive (full decode, one photo per call, 1 thread): {t['naive']:.1f}")
-        if t.get("profile"):
-            lines.append(f"batch-score at {THREADS[-1]} threads, {t['profile']}")
-        if "one_core" in t:
-            lines.append(f"one core (taskset -c 0), 1 decoding thread, 1 interpreter thread: "
-                         f"{t['one_core']['photos_per_s']:.1f} photos/s, peak RSS "
-                         f"{t['one_core']['peak_rss_mib']:.0f} MiB")
+        lines += _throughput_lines(t, "phone-sized JPEGs, 1080 px")
+        if "12 MP" in t:
+            lines += _throughput_lines(t["12 MP"], "camera JPEGs, 12 MP")
     if "models" in results:
         lines += ["", "models (validation photos; diff = |tflite - keras| / std of likes):",
                   f"{'export':<9}{'KiB':>7}{'of f32':>8}  {'runtime (kernels)':<26}"
@@ -471,3 +471,39 @@ def report(results: dict) -> str:
                     f"cannot load: {r['error'][:60]}" if "error" in r else
                     f"{r['ms_per_photo_batch32']:.2f} ms, {r['of_decode']:.1f}x the decode"))
     return "\n".join(lines)
+
+
+def _throughput_lines(t: dict, what: str) -> list[str]:
+    lines = ["", f"throughput, {t['photos']} {what} (photos/s, median), model "
+             f"{t['model']} at {t.get('input', 64)} px on {t.get('kernels', '?')}:",
+             f"D (decode, one photo, alone) {t['decode_ms']:.2f} ms; I (the model, one "
+             f"photo, batches of 32, one thread, alone) {t['model_ms']:.2f} ms",
+             f"{'threads':<9}{'decode ceil':>12}{'pipeline ceil':>14}{'batch-score':>12}"
+             f"{'of pipeline':>12}{'of decode':>10}{'model thr=T':>12}{'of pipeline':>12}"
+             f"{'vs naive':>9}"]
+    for key, v in t.items():
+        if key.startswith("threads_"):
+            lines.append(f"{key[8:]:<9}{v['decode_ceiling']:>12.1f}"
+                         f"{v['pipeline_ceiling']:>14.1f}{v['batch_score']:>12.1f}"
+                         f"{v['share_of_pipeline']:>12.0%}{v['share_of_ceiling']:>10.0%}"
+                         f"{v['batch_score_model_threads_same']:>12.1f}"
+                         f"{v['share_of_pipeline_model_threads_same']:>12.0%}"
+                         f"{v['vs_naive']:>8.1f}x")
+    for key, v in t.items():
+        if key.startswith("threads_") and "decode_scaling" in v:
+            lines.append(f"{key[8:]} thread(s): decoding alone reaches "
+                         f"{v['decode_scaling']:.0%} of T/D here; batch-score is at "
+                         f"{v['share_of_scaled_pipeline']:.0%} of the pipeline ceiling "
+                         "scaled alike")
+    lines.append("how the engine splits the cores: T decoding threads, and the interpreter "
+                 "on the caller's thread with one thread of its own (--model-threads 1), "
+                 "so the model runs while the next photos decode; 'model thr=T' gives the "
+                 "interpreter T threads, which then compete with the decoders")
+    lines.append(f"naive (full decode, one photo per call, 1 thread): {t['naive']:.1f}")
+    if t.get("profile"):
+        lines.append(f"batch-score at {THREADS[-1]} threads, {t['profile']}")
+    if "one_core" in t:
+        lines.append(f"one core (taskset -c 0), 1 decoding thread, 1 interpreter thread: "
+                     f"{t['one_core']['photos_per_s']:.1f} photos/s, peak RSS "
+                     f"{t['one_core']['peak_rss_mib']:.0f} MiB")
+    return lines

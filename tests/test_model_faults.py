@@ -78,10 +78,12 @@ def test_corrupt_model_with_matching_card(tmp_path, photos):
 def test_wrong_shape_model(tmp_path, photos):
     model = copy_model(tmp_path)
     card = json.loads(model.with_suffix(".json").read_text())
-    card["input"]["height"] = card["input"]["width"] = 96
+    size = card["input"]["height"]
+    card["input"]["height"] = card["input"]["width"] = size + 32
     model.with_suffix(".json").write_text(json.dumps(card))
     assert_fatal(spe("batch-score", str(photos), "--model", str(model)),
-                 "input shape (64, 64, 3) does not match its card's (96, 96, 3)")
+                 f"input shape ({size}, {size}, 3) does not match its card's "
+                 f"({size + 32}, {size + 32}, 3)")
 
 
 def test_malformed_card(tmp_path):
