@@ -81,7 +81,7 @@ def start_observer(folder: Path, polling: bool, on_event: Callable[[str, str], N
     # seen only by the rescans. Better to say so at start.
     if watched is not None and watched < folders:
         observer.stop()
-        raise WatchError(_limit_message(folder, folders, watched))
+        raise WatchError(_limit_message(folder, folders))
     return observer
 
 
@@ -101,9 +101,11 @@ def _watched_folders(observer: Any) -> int | None:
         return None
 
 
-def _limit_message(folder: Path, folders: int, watched: int | None = None) -> str:
-    got = f" (only {watched} could be watched)" if watched is not None else ""
-    return (f"{folder}: cannot watch its {folders} folders{got}: the inotify watch limit is "
+def _limit_message(folder: Path, folders: int) -> str:
+    # One line whichever way the limit shows: watchdog either fails to start (ENOSPC) or
+    # starts having watched fewer folders, depending on the kernel and on the watches the
+    # user already holds, so the count that could be watched is not always known.
+    return (f"{folder}: cannot watch its {folders} folders: the inotify watch limit is "
             f"reached (fs.inotify.max_user_watches is {_sysctl('max_user_watches')}); raise "
             "it, e.g. sysctl fs.inotify.max_user_watches=524288, or use --polling")
 

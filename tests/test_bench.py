@@ -24,7 +24,17 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
                     "cluster", "crops"):
         assert section in results, section
     assert set(results["coldstart"]) == {"spe batch-score", "tensorflow tf.lite",
-                                         "keras predict (notebook)"}
+                                         "keras predict (notebook)", "spe, shipped model",
+                                         "tf.lite, shipped model"}
+    assert results["coldstart"]["tf.lite, shipped model"]["spe_speedup"] > 0
+    throughput = results["throughput"]
+    from scorer.card import read_card
+    from scorer.runtime import default_model_path
+
+    # At the shipped model's own input size (the decode depends on it).
+    assert throughput["input"] == read_card(default_model_path()).height
+    assert throughput["12 MP"]["photos"] > 0
+    assert "threads_2" in throughput["12 MP"] or "threads_1" in throughput["12 MP"]
     assert results["watcher"]["steady"]["rows"] == results["watcher"]["steady"]["photos"]
     assert results["watcher"]["burst"]["rows"] == results["watcher"]["burst"]["photos"]
     # Whether tflite-runtime 2.14 can load the converter's default (dynamic-range)

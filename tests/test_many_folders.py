@@ -77,6 +77,6 @@ def test_an_inotify_watch_limit_too_low_is_one_line_at_start():
         shutil.rmtree(shared)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == (
-        f"spe: {inbox}: cannot watch its 301 folders (only 150 could be watched): the inotify "
+        f"spe: {inbox}: cannot watch its 301 folders: the inotify "
         "watch limit is reached (fs.inotify.max_user_watches is 150); raise it, e.g. sysctl "
         "fs.inotify.max_user_watches=524288, or use --polling")
