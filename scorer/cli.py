@@ -77,9 +77,9 @@ KernelsOption = typer.Option(DEFAULT_KERNELS, "--kernels", envvar="SPE_KERNELS",
 ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                              help="Decoding threads.")
 ModelThreadsOption = typer.Option(DEFAULT_MODEL_THREADS, "--model-threads", min=1,
-                                  envvar="SPE_MODEL_THREADS",
-                                  help="Threads of the interpreter (beside the decoding "
-                                       "threads).")
+                                  envvar="SPE_MODEL_THREADS", show_default="as --threads",
+                                  help="Threads of the interpreter, which runs between "
+                                       "batches of decodes.")
 BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
                                envvar="SPE_BATCH_SIZE", help="Photos per interpreter call.")
 MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
@@ -138,13 +138,13 @@ def tried_model(model: Path | None, settings: Scoring) -> Model:
     """The model at ``model`` once it has loaded and answered in a child process (the
     daemon's start and SIGHUP); ModelError (a SpeError) otherwise."""
     try_model(model, settings.runtime, settings.kernels)
-    return Model(model, runtime=settings.runtime, threads=settings.model_threads,
+    return Model(model, runtime=settings.runtime, threads=settings.interpreter_threads,
                  kernels=settings.kernels)
 
 
 def load_model(model: Path | None, settings: Scoring) -> Model:
     try:
-        return Model(model, runtime=settings.runtime, threads=settings.model_threads,
+        return Model(model, runtime=settings.runtime, threads=settings.interpreter_threads,
                      kernels=settings.kernels)
     except SpeError as exc:
         fail(exc.reason)
@@ -159,7 +159,7 @@ def batch_score(
                                        help="Scores CSV to append to (created with a header)."),
     recursive: bool = RecursiveOption,
     threads: int = ThreadsOption,
-    model_threads: int = ModelThreadsOption,
+    model_threads: int | None = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
     force: bool = typer.Option(False, "--force", envvar="SPE_FORCE", show_default="off",
                                help="Score again photos the CSV already has for this model."),
@@ -265,7 +265,7 @@ def cluster_score(
     recursive: bool = RecursiveOption,
     threads: int = typer.Option(CLUSTER_THREADS, "--threads", min=1, envvar="SPE_THREADS",
                                 help="Decoding threads per worker."),
-    model_threads: int = ModelThreadsOption,
+    model_threads: int | None = ModelThreadsOption,
     partition_size: int | None = typer.Option(None, "--partition-size", min=1,
                                                  envvar="SPE_PARTITION_SIZE",
                                                  show_default="1/64 of the photos, 20 to 1000",
@@ -398,7 +398,7 @@ def watch(
     polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING", show_default="off",
                                  help="Poll instead of inotify (network shares)."),
     threads: int = ThreadsOption,
-    model_threads: int = ModelThreadsOption,
+    model_threads: int | None = ModelThreadsOption,
     batch_size: int = BatchSizeOption,
     runtime: RuntimeName = RuntimeOption,
     kernels: KernelsName = KernelsOption,

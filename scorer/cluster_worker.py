@@ -49,7 +49,7 @@ class ChunkScorer:
     def __init__(self, model_bytes: bytes, card_text: str, model_name: str, known: np.ndarray,
                  settings: Scoring) -> None:
         path = model_copy(model_bytes, card_text, model_name)
-        self.model = Model(path, runtime=settings.runtime, threads=settings.model_threads,
+        self.model = Model(path, runtime=settings.runtime, threads=settings.interpreter_threads,
                            kernels=settings.kernels)
         # The output folder's ok rows, as batch-score's ledger knows its CSV's: a photo
         # with an ok row for this model is skipped (read and hashed, not decoded).

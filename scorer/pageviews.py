@@ -68,9 +68,8 @@ class PageViews:
 
     def _own_model(self) -> Model:
         model = getattr(self._local, "model", None)
-        if model is None:  # the same file, runtime and kernels as the one that scores
-            model = Model(self._model.path, runtime=self._model.runtime, threads=1,
-                          kernels=self._model.kernels)
+        if model is None:  # the same bytes, runtime and kernels as the one that scores
+            model = self._model.clone(threads=1)
             self._local.model = model
         return model
 

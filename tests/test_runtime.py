@@ -87,3 +87,18 @@ def test_an_unknown_runtime_names_the_choices():
 def test_a_wrong_model_path_names_the_real_cause(tmp_path, given, says):
     with pytest.raises(ModelError, match=says):
         Model(tmp_path / given)
+
+
+def test_the_quantised_input_is_the_arithmetics_to_the_bit():
+    """The lookup (and its top-bit shortcut) gives what the arithmetic gives, for every
+    pixel value and for an input scaled otherwise."""
+    import numpy as np
+
+    model = Model(None, kernels="exact")
+    every = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
+    pixels = np.resize(every, (2, model.size, model.size, 3)).astype(np.uint8)
+    assert np.array_equal(model._quantize(pixels), model._input_values(pixels))
+    assert model._shifted  # the shipped export maps 0..255 to -128..127
+    model._lookup, model.card.pixel_offset = None, 0.1  # another mapping: the table itself
+    assert np.array_equal(model._quantize(pixels), model._input_values(pixels))
+    assert not model._shifted
