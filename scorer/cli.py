@@ -19,12 +19,9 @@ import typer
 
 from . import __version__
 from .cliutil import CONTEXT_SETTINGS, add_version, run_app
-from .completion import SETTLE_SECONDS
 from .errors import SpeError
 from .ledger import Ledger
 from .logsetup import LEVELS, set_up_logging
-from .modeltrial import try_model
-from .partitions import FORMATS
 from .runtime import KERNELS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
 from .settings import (
     BATCH_SIZE,
@@ -37,7 +34,9 @@ from .settings import (
     DEFAULT_RUNTIME,
     DEFAULT_THREADS,
     OCCLUSION_GRID,
+    PARTITION_FORMATS,
     RESCAN_INTERVAL,
+    SETTLE_SECONDS,
     Scoring,
 )
 from .settingsfile import ConfigOption
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
     LevelName: TypeAlias = str
 else:
     RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
-    FormatName, LevelName = Literal[FORMATS], Literal[LEVELS]
+    FormatName, LevelName = Literal[PARTITION_FORMATS], Literal[LEVELS]
 
 ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
                            show_default="the shipped starter model",
@@ -137,6 +136,8 @@ def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
 def tried_model(model: Path | None, settings: Scoring) -> Model:
     """The model at ``model`` once it has loaded and answered in a child process (the
     daemon's start and SIGHUP); ModelError (a SpeError) otherwise."""
+    from .modeltrial import try_model  # the daemon's; not imported at every command's start
+
     try_model(model, settings.runtime, settings.kernels)
     return Model(model, runtime=settings.runtime, threads=settings.interpreter_threads,
                  kernels=settings.kernels)

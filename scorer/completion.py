@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .settings import SETTLE_SECONDS
+
 Stat = tuple[int, int]  # size in bytes, mtime in nanoseconds
-SETTLE_SECONDS = 1.0  # a created-only file unchanged this long is complete
 # A Modified file with no Closed event after this many settle times (30 s at the
 # default) is judged by its size and mtime alone: its Closed event was lost.
 CLOSED_TIMEOUT_SETTLES = 30

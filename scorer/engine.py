@@ -15,7 +15,7 @@ import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,11 +23,13 @@ from .budget import MemoryBudget, budget_for
 from .csvformat import Row
 from .decode import Decoded, Identity, decode_rgb, decoding, model_view, read_photo
 from .errors import OutputError, PhotoError, PhotoGone
-from .journal import DecodeJournal
 from .ledger import Ledger
 from .runtime import Model
 from .settings import BATCH, DEFAULTS, Policy, Scoring
 from .text import display_path
+
+if TYPE_CHECKING:  # the daemon's; batch-score's start does not import it
+    from .journal import DecodeJournal
 
 FIRST_OK_KEPT = 4096  # names of recently scored photos kept to name their duplicates
 

@@ -31,9 +31,10 @@ import numpy as np
 from .csvformat import COLUMNS, HEADER, Row, accepted_header, encode_rows
 from .errors import OutputError
 from .known import ok_key
+from .settings import PARTITION_FORMATS
 from .text import neutralise
 
-FORMATS = ("csv", "parquet")
+FORMATS = PARTITION_FORMATS
 PART_NAME = re.compile(r"^part-[0-9a-f]{12}-[0-9a-f]{20}\.(csv|parquet)$")
 TEMP_PREFIX = ".part-"
 

@@ -37,6 +37,10 @@ DEFAULT_KERNELS = "auto"
 # some places), and the cells per side of the occlusion map.
 DEFAULT_CROPS = 27
 OCCLUSION_GRID = 4
+# A created-only file unchanged this long (seconds) is complete (scorer/completion.py).
+SETTLE_SECONDS = 1.0
+# What `spe cluster-score` writes its partitions as (scorer/partitions.py).
+PARTITION_FORMATS = ("csv", "parquet")
 # The daemon scans the inbox this often (seconds), because inotify events get lost.
 RESCAN_INTERVAL = 60.0
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .completion import SETTLE_SECONDS, CompletionTracker
+from .completion import CompletionTracker
 from .decode import current_identity
 from .engine import Engine, Outcome
 from .errors import OutputError, SpeError
@@ -37,7 +37,7 @@ from .journal import DecodeJournal, journal_path_for
 from .ledger import Ledger
 from .notify import Notifier
 from .runtime import Model
-from .settings import DEFAULTS, RESCAN_INTERVAL, WATCH, Scoring
+from .settings import DEFAULTS, RESCAN_INTERVAL, SETTLE_SECONDS, WATCH, Scoring
 from .text import one_line
 
 log = logging.getLogger("spe.watch")
