@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .child import module_command
 from .errors import ModelError, SpeError
 from .runtime import Model, default_model_path
 
@@ -28,7 +29,7 @@ TRIAL_SECONDS = 60.0
 def try_model(path: Path | None, runtime: str, kernels: str) -> None:
     """ModelError, with one line, unless the model loads and answers in a child process."""
     shown = path or default_model_path()
-    command = [sys.executable, "-m", "scorer.modeltrial", str(shown), runtime, kernels]
+    command = module_command("scorer.modeltrial", str(shown), runtime, kernels)
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=TRIAL_SECONDS,
                               check=False)

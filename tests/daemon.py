@@ -16,7 +16,7 @@ from tests.csvcheck import read_rows
 class Daemon:
     def __init__(self, inbox: Path, out: Path, *args: str, env: dict | None = None,
                  log: Path | None = None, prefix: list[str] | None = None,
-                 preexec_fn=None) -> None:
+                 preexec_fn=None, cwd: Path | None = None) -> None:
         self.inbox, self.out = inbox, out
         self.log = log or out.with_suffix(".log")
         self._log_handle = open(self.log, "ab")
@@ -26,7 +26,7 @@ class Daemon:
             [*(prefix or []), str(BIN / "spe"), "watch", str(inbox), "--out", str(out),
              "--settle", "0.3", "--threads", "2", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-            preexec_fn=preexec_fn,
+            preexec_fn=preexec_fn, cwd=cwd,
         )
         self._copier = threading.Thread(target=self._copy_log, daemon=True)
         self._copier.start()

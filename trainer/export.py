@@ -14,7 +14,6 @@ import contextlib
 import io
 import os
 import subprocess
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from scorer.card import Target
+from scorer.child import module_command
 from scorer.npy import EXIT_RUNTIME_MISSING
 from scorer.runtime import (
     LOADERS,
@@ -126,8 +126,8 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
         for runtime in LOADERS:
             out_path = Path(tmp) / f"{runtime}.npy"
             proc = subprocess.run(
-                [sys.executable, "-m", "scorer.npy", str(model_path), runtime,
-                 str(pixels_path), str(out_path), kernels],
+                module_command("scorer.npy", str(model_path), runtime, str(pixels_path),
+                               str(out_path), kernels),
                 capture_output=True, text=True, check=False,
             )
             if proc.returncode == EXIT_RUNTIME_MISSING:
@@ -203,8 +203,8 @@ def time_kernels(model_path: Path, pixels: np.ndarray) -> dict[str, tuple[float,
         np.save(pixels_path, pixels)
         for runtime in LOADERS:
             proc = subprocess.run(
-                [sys.executable, "-m", "scorer.npy", "time", str(model_path), runtime,
-                 str(pixels_path), str(TIMING_REPEATS)],
+                module_command("scorer.npy", "time", str(model_path), runtime,
+                               str(pixels_path), str(TIMING_REPEATS)),
                 capture_output=True, text=True, check=False)
             if proc.returncode == EXIT_RUNTIME_MISSING:
                 continue

