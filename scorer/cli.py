@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
@@ -53,6 +54,8 @@ add_version(app, "spe", __version__)
 # Options with a fixed set of values, typed as the set (from its one definition): the
 # help shows [auto|exact|fast], a shell completes them, click refuses anything else.
 if TYPE_CHECKING:
+    from .pageviews import PageViews
+
     RuntimeName: TypeAlias = str
     KernelsName: TypeAlias = str
     FormatName: TypeAlias = str
@@ -216,19 +219,18 @@ def rank(
     config: Path | None = ConfigOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
-    from .pageviews import PageViews
     from .rank import as_json, table
     from .rank import rank as run
 
     settings = Scoring.from_options(max_memory, threads=threads, max_pixels=max_pixels,
                                     runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
+    if html_out is not None:  # before any work: never a page over a photo of the person's
+        from .report import check_page_target
+
+        try_or_fail(check_page_target, html_out)
     loaded = load_model(model, settings)
-    # One decode a photo: its score, its crops and map (--html, --json) and its thumbnail.
-    insights = (html_out is not None or json_out) and not no_crops
-    views = (PageViews(loaded, crops if insights else 0, OCCLUSION_GRID if insights else 0,
-                       thumbnails=html_out is not None)
-             if insights or html_out is not None else None)
+    views = page_views(loaded, html_out is not None, json_out, 0 if no_crops else crops)
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
                       settings=settings, views=views)
@@ -247,6 +249,26 @@ def rank(
     if html_out is not None:
         typer.echo(f"wrote {html_out}", err=True)
     raise typer.Exit(1 if ranking.failed else 0)
+
+
+def try_or_fail(check: Callable[[Path], None], path: Path) -> None:
+    """Run a check of a path given; its SpeError is the command's one-line usage error."""
+    try:
+        check(path)
+    except SpeError as exc:
+        fail(exc.reason)
+
+
+def page_views(loaded: Model, page: bool, json_out: bool, crops: int) -> PageViews | None:
+    """What rank makes of each photo from its one decode: crops and map (--html, --json;
+    none with ``crops`` 0) and the page's thumbnail; None when only scores are wanted."""
+    from .pageviews import PageViews
+
+    insights = (page or json_out) and crops > 0
+    if not (insights or page):
+        return None
+    return PageViews(loaded, crops if insights else 0, OCCLUSION_GRID if insights else 0,
+                     thumbnails=page)
 
 
 @app.command("cluster-score")

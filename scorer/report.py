@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import html
+import os
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .card import ModelCard
 from .crops import Insight
+from .errors import OutputError, os_reason
 from .ownfiles import replaced
 from .rank import Ranked, Ranking
 
@@ -76,6 +79,36 @@ window.addEventListener("load", function () {
 """
 
 
+# Every page spe rank writes holds this in its head (pages of earlier versions too):
+# what tells a page it may replace from a photo or a file of the person's.
+PAGE_SIGNATURE = b"<title>Your photos, ranked</title>"
+
+
+def check_page_target(out: Path) -> None:
+    """OutputError unless ``out`` is free, or a page that spe rank wrote: ``spe rank
+    --html *.jpg`` takes the first photo's name as the page's, and must not write the
+    page over it."""
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the page ({os_reason(exc)})") from None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"{out}: is not a regular file: refused as the page's path")
+    try:
+        fd = os.open(out, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            head = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+    except OSError:
+        head = b""
+    if PAGE_SIGNATURE not in head:
+        raise OutputError(f"{out}: exists and is not a page spe rank wrote (a photo given "
+                          "as --html?): refused, left as it is; give another --html path")
+
+
 def data_uri(jpeg: bytes | None) -> str | None:
     return ("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")) if jpeg else None
 
@@ -107,6 +140,7 @@ def write_html(ranking: Ranking, card: ModelCard, out: Path) -> None:
     head = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="spe rank">
 <title>Your photos, ranked</title><style>{STYLE}</style></head>
 <body><h1>Your photos, ranked by predicted likes</h1>
 <div class="model">{e(model_summary(card))} Made {now}.{note}</div>

@@ -120,3 +120,28 @@ def test_rank_decodes_each_photo_once(photos, tmp_path, extra):
         page = (tmp_path / "page.html").read_text()
         assert page.count('<img src="data:image/jpeg;base64,') == 5
         assert page.count('class="crop crop-') == (0 if "--no-crops" in extra else 15)
+
+
+def test_the_page_is_never_written_over_a_photo_or_a_file_it_did_not_write(photos, tmp_path):
+    """``spe rank --html *.jpg``: the shell gives the first photo as the page's path."""
+    jpgs = sorted(photos.glob("*.jpg"))
+    before = jpgs[0].read_bytes()
+    proc = spe("rank", "--html", *map(str, jpgs))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (f"spe: {jpgs[0]}: exists and is not a page spe rank wrote (a "
+                                   "photo given as --html?): refused, left as it is; give "
+                                   "another --html path")
+    assert jpgs[0].read_bytes() == before
+    notes = tmp_path / "notes.html"
+    notes.write_text("<p>my own notes</p>")
+    assert spe("rank", str(photos), "--html", str(notes)).returncode == 2
+    assert notes.read_text() == "<p>my own notes</p>"
+    assert spe("rank", str(photos), "--html", str(tmp_path)).returncode == 2  # a folder
+    link = tmp_path / "link.html"
+    link.symlink_to(jpgs[0])
+    assert spe("rank", str(photos), "--html", str(link)).returncode == 2
+    assert jpgs[0].read_bytes() == before
+    page = tmp_path / "page.html"  # a page of its own is written again
+    for _ in range(2):
+        assert spe("rank", str(photos), "--html", str(page), "--no-crops").returncode == 0
+    assert "<title>Your photos, ranked</title>" in page.read_text()
