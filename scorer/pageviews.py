@@ -12,6 +12,7 @@ thumbnail at a time, as it always has.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -37,9 +38,11 @@ class Kept:
 def thumbnail_jpeg(decoded: Decoded) -> bytes | None:
     """A small JPEG of the decoded photo (orientation applied), or None."""
     image = decoded.image
-    shrink = THUMBNAIL_SIDE / max(image.shape[:2])
-    if shrink < 1:
-        image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    height, width = image.shape[:2]
+    shrink = THUMBNAIL_SIDE / max(height, width)
+    if shrink < 1:  # a side of at least one pixel: a 1x20000 photo has a thumbnail too
+        size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, 80])
     return encoded.tobytes() if ok else None
@@ -61,10 +64,16 @@ class PageViews:
         return self._crops > 0 or self._grid > 0
 
     def __call__(self, path: str, decoded: Decoded) -> Kept:
-        insight = insight_of(decoded, self._own_model(), self._crops, self._grid) if (
-            self.insights) else None
-        return Kept(insight, self._spooled(thumbnail_jpeg(decoded)) if self._thumbnails
-                    else None)
+        # What the page adds never costs the photo its score: a shape OpenCV cannot cut
+        # or shrink leaves it without crops or preview, ranked all the same.
+        insight = thumbnail = None
+        with contextlib.suppress(cv2.error):
+            if self.insights:
+                insight = insight_of(decoded, self._own_model(), self._crops, self._grid)
+        with contextlib.suppress(cv2.error):
+            if self._thumbnails:
+                thumbnail = self._spooled(thumbnail_jpeg(decoded))
+        return Kept(insight, thumbnail)
 
     def _own_model(self) -> Model:
         model = getattr(self._local, "model", None)

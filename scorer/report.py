@@ -189,7 +189,7 @@ def _drawn(picture: str, insight: Insight) -> tuple[str, str]:
     """The thumbnail with its best crops outlined and its heat map over it, and the line
     that names each crop's predicted likes."""
     scale = PICTURE_SIDE / max(insight.width, insight.height)
-    width, height = round(insight.width * scale), round(insight.height * scale)
+    width, height = max(1, round(insight.width * scale)), max(1, round(insight.height * scale))
     boxes, words = [], []
     for shape, crop in insight.crops.items():
         key = shape.replace(":", "x").replace(".", "")

@@ -145,3 +145,19 @@ def test_the_page_is_never_written_over_a_photo_or_a_file_it_did_not_write(photo
     for _ in range(2):
         assert spe("rank", str(photos), "--html", str(page), "--no-crops").returncode == 0
     assert "<title>Your photos, ranked</title>" in page.read_text()
+
+
+def test_thin_photos_are_ranked_with_a_preview_like_any_other(photos, tmp_path):
+    """1x20000 and 3x5000 pixels: OpenCV cannot shrink such a side below one pixel, and
+    once crashed the whole page; now they are scored as batch-score scores them."""
+    from PIL import Image
+
+    Image.new("RGB", (1, 20000), (128, 128, 128)).save(photos / "thin-tall.png")
+    Image.new("RGB", (5000, 3), (200, 180, 160)).save(photos / "thin-wide.png")
+    page = tmp_path / "page.html"
+    proc = spe("rank", str(photos), "--html", str(page))
+    assert proc.returncode == 0, proc.stderr
+    assert len(ranked(proc.stdout)) == 7 and "not scored" not in proc.stdout
+    html = page.read_text()
+    assert html.count('<img src="data:image/jpeg;base64,') == 7
+    assert "height: 0px" not in html and "width: 0px" not in html
