@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, os_reason
 
 # The card's format. 1: the first trainer's ("schema"); 2: adds expected_quality,
 # cost and cross-validation (readers of 1 ignore them). A card of a higher
@@ -260,9 +261,32 @@ class ModelCard:
                              f"{card.channel_order}")
         if card.height != card.width or card.height <= 0:
             raise ModelError(f"{path}: input must be square, got {card.height}x{card.width}")
-        if len(percentiles) != 101 or any(math.isnan(v) for v in percentiles):
-            raise ModelError(f"{path}: likes_distribution.percentiles must hold 101 numbers")
+        problem = _numbers_problem(card, percentiles)
+        if problem:
+            raise ModelError(f"{path}: malformed model card ({problem})")
         return card
+
+
+MAX_INPUT_SIDE = 4096  # pixels: no model of this project comes near it
+
+
+def _numbers_problem(card: ModelCard, percentiles: list[float]) -> str:
+    """The numbers every prediction goes through must be finite and in range: a NaN
+    scale gave rows of nan likes marked ok, unsorted percentiles wrong percentiles."""
+    if card.height > MAX_INPUT_SIDE:
+        return f"input side {card.height} is beyond {MAX_INPUT_SIDE} pixels"
+    checks = {"input.pixel_scaling.scale": (card.pixel_scale, card.pixel_scale > 0),
+              "input.pixel_scaling.offset": (card.pixel_offset, True),
+              "target.mean": (card.target.mean, True),
+              "target.std": (card.target.std, card.target.std > 0)}
+    for name, (value, in_range) in checks.items():
+        if not math.isfinite(value) or not in_range:
+            return f"{name} is {value!r}, not a finite number in range"
+    if len(percentiles) != 101 or not all(math.isfinite(v) for v in percentiles):
+        return "likes_distribution.percentiles must hold 101 finite numbers"
+    if any(b < a for a, b in zip(percentiles, percentiles[1:], strict=False)):
+        return "likes_distribution.percentiles are not in increasing order"
+    return ""
 
 
 def _number(value: Any) -> bool:
@@ -304,13 +328,44 @@ def card_path_for(model_path: Path) -> Path:
 def read_card(model_path: Path) -> ModelCard:
     """Load and validate the card beside ``model_path``; ModelError when unusable."""
     path = card_path_for(model_path)
+    data = read_model_file(path, MAX_CARD_BYTES, "model card", missing=(
+        "model card missing (every .tflite needs its .json)"))
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: model card missing (every .tflite needs its .json)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: unreadable model card ({exc})") from None
+    except RecursionError:
+        raise ModelError(f"{path}: malformed model card (nested too deeply)") from None
     return ModelCard.from_json(raw, path)
+
+
+MAX_CARD_BYTES = 16 * 2**20  # a card is about 100 KB
+MAX_MODEL_BYTES = 512 * 2**20  # a .tflite of this project is about 1 MB
+
+
+def read_model_file(path: Path, limit: int, what: str, missing: str = "") -> bytes:
+    """A model's or a card's bytes; ModelError with one line when it is missing, not a
+    regular file (a FIFO there would block the daemon's loop past its watchdog), larger
+    than ``limit`` or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: {missing or 'no such ' + what + ' file'}") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the {what} ({os_reason(exc)})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelError(f"{path}: not a regular file, refused as the {what}")
+        if info.st_size > limit:
+            raise ModelError(f"{path}: {info.st_size:,} bytes, more than a {what} can be "
+                             f"({limit:,})")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)[:limit]
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the {what} ({os_reason(exc)})") from None
+    finally:
+        os.close(fd)
 
 
 def write_card(model_path: Path, card: ModelCard) -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from .card import ModelCard, percentile_of, read_card
+from .card import MAX_MODEL_BYTES, ModelCard, percentile_of, read_card, read_model_file
 from .errors import ModelError, RuntimeMissing, UsageError
 from .settings import DEFAULT_KERNELS, DEFAULT_RUNTIME
 
@@ -194,11 +194,10 @@ class Model:
             raise ModelError(f"{self.path}: is a folder, not a model (give NAME.tflite)")
         if not self.path.exists():
             raise ModelError(f"{self.path}: no such model file")
+        content = read_model_file(self.path, MAX_MODEL_BYTES, "model")
+        if content[4:8] != b"TFL3":  # the FlatBuffer's file identifier of every .tflite
+            raise ModelError(f"{self.path}: not a TFLite model (give NAME.tflite)")
         self.card: ModelCard = read_card(self.path)
-        try:
-            content = self.path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"{self.path}: cannot read model ({exc.strerror})") from None
         digest = hashlib.sha256(content).hexdigest()
         if digest != self.card.sha256:
             raise ModelError(

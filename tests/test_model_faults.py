@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -72,7 +73,63 @@ def test_corrupt_model_with_matching_card(tmp_path, photos):
     card = json.loads(model.with_suffix(".json").read_text())
     card["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
     model.with_suffix(".json").write_text(json.dumps(card))
-    assert_fatal(spe("batch-score", str(photos), "--model", str(model)), "cannot load it")
+    # Not a FlatBuffer with TFLite's identifier: said before any runtime is asked.
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model)),
+                 "m.tflite: not a TFLite model (give NAME.tflite)")
+
+
+def test_a_text_file_given_as_the_model_is_named_so(tmp_path, photos):
+    """``--model README.md``: before, "README.json: model card missing"."""
+    readme = tmp_path / "README.md"
+    shutil.copy(REPO / "README.md", readme)
+    assert_fatal(spe("batch-score", str(photos), "--model", str(readme)),
+                 f"{readme}: not a TFLite model (give NAME.tflite)")
+
+
+@pytest.mark.parametrize("which", ["model", "card"])
+def test_a_fifo_at_the_model_or_its_card_is_refused_at_once(tmp_path, photos, which):
+    """A FIFO blocks whoever opens it for reading until a writer comes: the daemon's
+    loop and its watchdog pings stopped for 60 s, the unit's WatchdogSec."""
+    model = copy_model(tmp_path)
+    fifo = model if which == "model" else model.with_suffix(".json")
+    fifo.unlink()
+    os.mkfifo(fifo)
+    proc = spe("batch-score", str(photos), "--model", str(model), timeout=20)
+    assert_fatal(proc, f"{fifo}: not a regular file, refused as the "
+                       f"{'model' if which == 'model' else 'model card'}")
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda c: c["input"]["pixel_scaling"].update(scale=float("nan")),
+     "input.pixel_scaling.scale is nan, not a finite number in range"),
+    (lambda c: c["input"]["pixel_scaling"].update(scale=0),
+     "input.pixel_scaling.scale is 0.0, not a finite number in range"),
+    (lambda c: c["target"].update(mean=float("inf")), "target.mean is inf"),
+    (lambda c: c["target"].update(std=float("nan")), "target.std is nan"),
+    (lambda c: c["likes_distribution"].update(
+        percentiles=c["likes_distribution"]["percentiles"][::-1]),
+     "likes_distribution.percentiles are not in increasing order"),
+    (lambda c: c["likes_distribution"]["percentiles"].__setitem__(50, float("nan")),
+     "likes_distribution.percentiles must hold 101 finite numbers"),
+    (lambda c: c["input"].update(height=100_000, width=100_000),
+     "input side 100000 is beyond 4096 pixels"),
+])
+def test_a_cards_numbers_are_checked_when_it_is_loaded(tmp_path, photos, edit, says):
+    """Before: NaN scales gave rows of nan likes marked ok, reversed percentiles wrong
+    percentiles."""
+    model = copy_model(tmp_path)
+    card = json.loads(model.with_suffix(".json").read_text())
+    edit(card)
+    model.with_suffix(".json").write_text(json.dumps(card))  # NaN and Infinity, as Python
+    assert_fatal(spe("batch-score", str(photos), "--model", str(model)),
+                 f"malformed model card ({says}")
+
+
+def test_a_card_nested_too_deeply_is_one_line(tmp_path, photos):
+    """Before: a RecursionError traceback."""
+    model = copy_model(tmp_path)
+    model.with_suffix(".json").write_text("[" * 100_000 + "]" * 100_000)
+    assert_fatal(spe("info", "--model", str(model)), "malformed model card (nested too deeply)")
 
 
 def test_wrong_shape_model(tmp_path, photos):
