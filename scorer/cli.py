@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import typer
 
@@ -34,6 +35,7 @@ from .settings import (
     DEFAULT_MODEL_THREADS,
     DEFAULT_RUNTIME,
     DEFAULT_THREADS,
+    LIMITS,
     OCCLUSION_GRID,
     PARTITION_FORMATS,
     RESCAN_INTERVAL,
@@ -75,18 +77,36 @@ KernelsOption = typer.Option(DEFAULT_KERNELS, "--kernels", envvar="SPE_KERNELS",
                                   "than int8 from float, and is "
                                   f"{MIN_FAST_SPEEDUP}x as fast; exact: the built-in kernels "
                                   "(the same scores on every runtime); fast: XNNPACK.")
+def _finite(value: float | None) -> float | None:
+    """A float option's check beyond its range: NaN passes every comparison."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def ranged(name: str) -> dict[str, Any]:
+    """A numeric option's bounds from the one table (scorer/settings.py LIMITS); a float
+    option must be finite too."""
+    low, high = LIMITS[name]
+    if isinstance(low, float):
+        return {"min": low, "max": high, "callback": _finite}
+    return {"min": int(low), "max": int(high)}
+
+
 # Options both commands take: declared once, so they carry the same help and default.
-ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", min=1, envvar="SPE_THREADS",
-                             help="Decoding threads.")
-ModelThreadsOption = typer.Option(DEFAULT_MODEL_THREADS, "--model-threads", min=1,
-                                  envvar="SPE_MODEL_THREADS", show_default="as --threads",
+ThreadsOption = typer.Option(DEFAULT_THREADS, "--threads", **ranged("threads"),
+                             envvar="SPE_THREADS", help="Decoding threads.")
+ModelThreadsOption = typer.Option(DEFAULT_MODEL_THREADS, "--model-threads",
+                                  **ranged("model_threads"), envvar="SPE_MODEL_THREADS",
+                                  show_default="as --threads",
                                   help="Threads of the interpreter, which runs between "
                                        "batches of decodes.")
-BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", min=1, max=1024,
+BatchSizeOption = typer.Option(BATCH_SIZE, "--batch-size", **ranged("batch_size"),
                                envvar="SPE_BATCH_SIZE", help="Photos per interpreter call.")
-MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, envvar="SPE_MAX_PIXELS",
+MaxPixelsOption = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", **ranged("max_pixels"),
+                               envvar="SPE_MAX_PIXELS",
                                help="Refuse photos whose header claims more pixels.")
-MaxMemoryOption = typer.Option(DEFAULT_MAX_MEMORY_MIB, "--max-memory", min=16,
+MaxMemoryOption = typer.Option(DEFAULT_MAX_MEMORY_MIB, "--max-memory", **ranged("max_memory"),
                                envvar="SPE_MAX_MEMORY",
                                help="MiB the decodes in flight may take together (estimated from "
                                     "each photo's header); a photo that needs more on its own "
@@ -206,7 +226,7 @@ def rank(
     kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
-    crops: int = typer.Option(DEFAULT_CROPS, "--crops", min=1, max=200, envvar="SPE_CROPS",
+    crops: int = typer.Option(DEFAULT_CROPS, "--crops", **ranged("crops"), envvar="SPE_CROPS",
                               help="Candidate crops per photo (1:1, 4:5 and 1.91:1) for "
                                    "--html and --json."),
     no_crops: bool = typer.Option(False, "--no-crops", envvar="SPE_NO_CROPS",
@@ -281,15 +301,15 @@ def cluster_score(
                                           show_default="a new Ray instance on this machine",
                                           help="Ray cluster to join: auto (the one started on "
                                                "this machine) or HOST:PORT."),
-    workers: int | None = typer.Option(None, "--workers", min=1, envvar="SPE_WORKERS",
+    workers: int | None = typer.Option(None, "--workers", **ranged("workers"), envvar="SPE_WORKERS",
                                           show_default="one per CPU of the cluster",
                                           help="Workers (Ray actors), each with its own model."),
     model: Path | None = ModelOption,
     recursive: bool = RecursiveOption,
-    threads: int = typer.Option(CLUSTER_THREADS, "--threads", min=1, envvar="SPE_THREADS",
-                                help="Decoding threads per worker."),
+    threads: int = typer.Option(CLUSTER_THREADS, "--threads", **ranged("threads"),
+                                envvar="SPE_THREADS", help="Decoding threads per worker."),
     model_threads: int | None = ModelThreadsOption,
-    partition_size: int | None = typer.Option(None, "--partition-size", min=1,
+    partition_size: int | None = typer.Option(None, "--partition-size", **ranged("partition_size"),
                                                  envvar="SPE_PARTITION_SIZE",
                                                  show_default="1/64 of the photos, 20 to 1000",
                                                  help="Photos per partition (a unit of work)."),
@@ -415,8 +435,8 @@ def watch(
     failed: Path | None = typer.Option(None, "--failed", envvar="SPE_FAILED",
                                           show_default="none: they stay",
                                           help="Move photos that cannot be scored here."),
-    rescan_interval: float = typer.Option(RESCAN_INTERVAL, "--rescan-interval", min=0.1,
-                                          envvar="SPE_RESCAN_INTERVAL",
+    rescan_interval: float = typer.Option(RESCAN_INTERVAL, "--rescan-interval",
+                                          **ranged("rescan_interval"), envvar="SPE_RESCAN_INTERVAL",
                                           help="Seconds between scans for photos events missed."),
     polling: bool = typer.Option(False, "--polling", envvar="SPE_POLLING", show_default="off",
                                  help="Poll instead of inotify (network shares)."),
@@ -427,7 +447,8 @@ def watch(
     kernels: KernelsName = KernelsOption,
     max_pixels: int = MaxPixelsOption,
     max_memory: int = MaxMemoryOption,
-    settle: float = typer.Option(SETTLE_SECONDS, "--settle", min=0.0, envvar="SPE_SETTLE",
+    settle: float = typer.Option(SETTLE_SECONDS, "--settle", **ranged("settle"),
+                                 envvar="SPE_SETTLE",
                                  help="Seconds a file without a close event must stay unchanged."),
     log_level: LevelName = typer.Option("info", "--log-level", envvar="SPE_LOG_LEVEL",
                                   help="The least that is logged."),

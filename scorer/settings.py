@@ -41,6 +41,15 @@ OCCLUSION_GRID = 4
 SETTLE_SECONDS = 1.0
 # What `spe cluster-score` writes its partitions as (scorer/partitions.py).
 PARTITION_FORMATS = ("csv", "parquet")
+# The range of every numeric setting, from flags, SPE_* variables and the settings file
+# alike (scorer/cli.py reads it; floats must also be finite): past these a thread count
+# exhausted the memory or hung, and a NaN duration scored half-written uploads.
+LIMITS: dict[str, tuple[float, float]] = {
+    "threads": (1, 256), "model_threads": (1, 256), "batch_size": (1, 1024),
+    "max_pixels": (1, 1_000_000_000), "max_memory": (16, 1 << 20),  # MiB
+    "crops": (1, 200), "workers": (1, 4096), "partition_size": (1, 10_000_000),
+    "rescan_interval": (0.1, 86_400.0), "settle": (0.0, 3_600.0),
+}
 # The daemon scans the inbox this often (seconds), because inotify events get lost.
 RESCAN_INTERVAL = 60.0
 
