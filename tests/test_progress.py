@@ -25,6 +25,18 @@ def test_the_bar_on_a_terminal_shows_the_time_left():
         bar.update(5)
         bar.update(5)
         bar.close()
-    drawn = os.read(leader, 4096).decode()
-    os.close(leader)
+    drawn = read_all(leader)
     assert "10/10" in drawn and " left" in drawn
+
+
+def read_all(leader: int) -> str:
+    """Everything written to the terminal: one read returns as little as one write's worth."""
+    chunks = []
+    try:
+        while chunk := os.read(leader, 4096):
+            chunks.append(chunk)
+    except OSError:  # EIO once the follower side is closed and drained
+        pass
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
