@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from .csvformat import Row
-from .discover import expand
+from .discover import expand, no_photos_line
 from .engine import Engine
 from .ledger import Ledger
 from .progress import Progress
@@ -25,8 +25,11 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
     if ledger.repaired_bytes:
         echo(f"{out}: cut off a half row ({ledger.repaired_bytes} bytes) left by an earlier crash")
     unreadable: list[tuple[str, str]] = []
-    photos, unmatched = expand(paths, recursive, unreadable)
+    empty: list[str] = []
+    photos, unmatched = expand(paths, recursive, unreadable, empty)
     model_id = model.model_id
+    for folder in empty:
+        echo(no_photos_line(one_line(display_path(folder))))
     for pattern in unmatched:
         echo(f"{pattern}: no files match")
     for folder, reason in unreadable:

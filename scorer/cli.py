@@ -57,6 +57,7 @@ add_version(app, "spe", __version__)
 # help shows [auto|exact|fast], a shell completes them, click refuses anything else.
 if TYPE_CHECKING:
     from .pageviews import PageViews
+    from .rank import Ranking
 
     RuntimeName: TypeAlias = str
     KernelsName: TypeAlias = str
@@ -254,6 +255,7 @@ def rank(
     try:
         ranking = run(paths, loaded, str(out) if out else None, recursive=recursive,
                       settings=settings, views=views)
+        said_empty(ranking, html_out)
         if html_out is not None:
             from .report import write_html
 
@@ -277,6 +279,17 @@ def try_or_fail(check: Callable[[Path], None], path: Path) -> None:
         check(path)
     except SpeError as exc:
         fail(exc.reason)
+
+
+def said_empty(ranking: Ranking, html_out: Path | None) -> None:
+    """Folders with no photo are said; a page with no photo on it is not written."""
+    from .discover import no_photos_line
+    from .text import one_line
+
+    for folder in ranking.empty:
+        typer.echo(f"spe: {no_photos_line(one_line(folder))}", err=True)
+    if html_out is not None and not ranking.ranked:
+        fail(f"{html_out}: not written: no photo was scored, so the page would be empty")
 
 
 def page_views(loaded: Model, page: bool, json_out: bool, crops: int) -> PageViews | None:

@@ -31,6 +31,7 @@ from typing import Any
 from .csvformat import Row
 from .discover import expand, folder_reason, is_junk_dir, is_photo_name, list_folder
 from .errors import ClusterError, OutputError, UsageError
+from .extras import install_command
 from .partitions import existing_parts, ok_keys, part_name, remove_leftovers, write_part
 from .progress import Progress
 from .runtime import Model
@@ -48,7 +49,6 @@ SPREAD = 64
 
 def partition_size(photos: int) -> int:
     return min(MAX_PARTITION, max(MIN_PARTITION, -(-photos // SPREAD)))
-INSTALL_HINT = "pip install 'social-performance-estimator[cluster]'"
 
 
 @dataclass
@@ -159,7 +159,7 @@ def import_ray() -> Any:
         import ray.data  # noqa: F401 - Ray Data is the part we need
     except ImportError as exc:
         raise UsageError(f"cluster-score needs Ray Data, which is not installed "
-                         f"({exc.name or exc}): {INSTALL_HINT}") from None
+                         f"({exc.name or exc}): {install_command('cluster')}") from None
     return ray
 
 

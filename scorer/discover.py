@@ -6,7 +6,7 @@ import fnmatch
 import glob
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .errors import os_reason
 
@@ -59,9 +59,11 @@ def folder_reason(exc: OSError) -> str:
 
 
 def expand(paths: Iterable[str], recursive: bool = False,
-           unreadable: list[tuple[str, str]] | None = None) -> tuple[list[str], list[str]]:
+           unreadable: list[tuple[str, str]] | None = None,
+           empty: list[str] | None = None) -> tuple[list[str], list[str]]:
     """``(photos, unmatched)``: photo files in order given, and inputs that matched nothing;
-    folders that could not be listed go to ``unreadable`` as (path, reason).
+    folders that could not be listed go to ``unreadable`` as (path, reason), and folders
+    given that hold no photo to ``empty``.
 
     A file named explicitly is always taken (a wrong format then gets its error
     row); folder listings keep only photo names. Each file is listed once.
@@ -78,23 +80,40 @@ def expand(paths: Iterable[str], recursive: bool = False,
 
     for given in paths:
         if os.path.isdir(given):
+            before = len(photos)
             for path in list_folder(given, recursive, unreadable):
                 add(path)
+            if empty is not None and len(photos) == before:
+                empty.append(given)
         elif os.path.lexists(given):
             add(given)
         elif glob.has_magic(given):
-            matches = matching(given, recursive)
-            if not matches:
+            if not _add_matches(given, recursive, unreadable, add):
                 unmatched.append(given)
-            for path in matches:
-                if os.path.isdir(path):
-                    for inner in list_folder(path, recursive, unreadable):
-                        add(inner)
-                elif is_photo_name(os.path.basename(path)):
-                    add(path)
         else:
             add(given)  # scored as an error row: "file not found"
     return photos, unmatched
+
+
+def _add_matches(pattern: str, recursive: bool, unreadable: list[tuple[str, str]] | None,
+                 add: Callable[[str], None]) -> bool:
+    """The photos a glob pattern names (inside the folders it names too); False when it
+    matched nothing at all."""
+    matches = matching(pattern, recursive)
+    for path in matches:
+        if os.path.isdir(path):
+            for inner in list_folder(path, recursive, unreadable):
+                add(inner)
+        elif is_photo_name(os.path.basename(path)):
+            add(path)
+    return bool(matches)
+
+
+def no_photos_line(folder: str) -> str:
+    """What to say of a folder given that holds no photo: an empty day of a cron job is
+    normal, a mistyped folder is not, and either way the person is told."""
+    looked = ", ".join(e for e in PHOTO_EXTENSIONS if e != ".heif")
+    return f"no photos found in {folder} (looked for {looked})"
 
 
 def missing_inputs(paths: Iterable[str], recursive: bool = False) -> list[str]:

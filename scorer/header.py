@@ -21,26 +21,15 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 _PROGRESSIVE_MARKERS = {0xC2, 0xC6, 0xCA, 0xCE}
 # ISO-BMFF brands of HEIC/HEIF stills and sequences (iPhone photos are "heic").
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-HEIC_HINT = "HEIC photo: install the heic extra to read it (pip install '{source}[heic]')"
+HEIC_HINT = "HEIC photo: install the heic extra to read it ({command})"
 
 
 def heic_hint() -> str:
     """The one-line reason for a HEIC photo without the extra, with the install command
-    that works where spe was installed from (the folder pip recorded; else ".")."""
-    import json
-    from importlib import metadata
-    from urllib.parse import unquote, urlparse
+    that works where spe was installed from."""
+    from .extras import install_command
 
-    source = "."
-    for dist in metadata.distributions(name="social-performance-estimator"):
-        try:  # (a source checkout's own .egg-info has no direct_url.json: the next one)
-            url = urlparse(json.loads(dist.read_text("direct_url.json") or "{}").get("url", ""))
-        except (ValueError, AttributeError):
-            continue
-        if url.scheme == "file" and url.path:
-            source = unquote(url.path)
-            break
-    return HEIC_HINT.format(source=source)
+    return HEIC_HINT.format(command=install_command("heic"))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .crops import Insight
 from .csvformat import Row
@@ -36,6 +36,7 @@ class Ranking:
     ranked: list[Ranked]  # best first
     failed: list[tuple[str, str]]  # (display, reason)
     views: PageViews | None = None  # the thumbnails' spool, when a page was asked for
+    empty: list[str] = field(default_factory=list)  # folders given that hold no photo
 
 
 def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool = False,
@@ -43,7 +44,8 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
     """Score ``paths`` once each, best first; with ``views``, each photo's crops, map and
     thumbnail are made from that same decode."""
     unreadable: list[tuple[str, str]] = []
-    photos, _ = expand(paths, recursive, unreadable)
+    empty: list[str] = []
+    photos, _ = expand(paths, recursive, unreadable, empty)
     memory = Ledger(None, stdout=False)
     engine = Engine(model, memory, settings, RANK, keep=views)
     rows: list[Row] = []
@@ -67,7 +69,7 @@ def rank(paths: list[str], model: Model, out: str | None = None, recursive: bool
                     key=lambda r: -r.predicted_likes)
     failed = [(r.path, r.error) for r in rows if not r.ok]
     failed += [(display_path(f), why) for f, why in unreadable]
-    return Ranking(ranked, failed, views)
+    return Ranking(ranked, failed, views, [display_path(f) for f in empty])
 
 
 def _kept(outcomes: list[Outcome]) -> dict[str, Kept]:

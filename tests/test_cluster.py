@@ -220,7 +220,7 @@ def test_without_ray_the_command_says_how_to_install_it(photos, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "spe: cluster-score needs Ray Data, which is not installed (ray): "
-        "pip install 'social-performance-estimator[cluster]'"]  # one line, no traceback
+        f"pip install '{REPO}[cluster]'"]  # one line, no traceback, a line that installs
 
 
 def slow_photos(folder: Path, n: int) -> None:

@@ -225,6 +225,41 @@ def _cell(name: str, value: float) -> str:
 FLAGS = ("face", "symmetric")  # yes/no properties, written as 0 or 1
 
 
+def refusal(out_dir: str | Path, force: bool) -> str:
+    """Why synth must not write into ``out_dir`` ("" when it may): a folder holding a
+    data set or photos is left alone, and even with ``force`` only a folder synth wrote
+    (its planted.csv) is emptied of what synth wrote: 60 pictures then 10 left
+    pictures 11-60 beside the new likes, and someone's own photos are never synth's."""
+    out = Path(out_dir)
+    if not out.exists():
+        return ""
+    if not out.is_dir():
+        return f"{out}: not a folder"
+    held = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    if not held:
+        return ""
+    if not (out / PLANTED).is_file():
+        return (f"{out}: holds files synth did not write ({', '.join(held[:3])}"
+                f"{', ...' if len(held) > 3 else ''}): refused, even with --force; give a "
+                "new or empty folder")
+    if not force:
+        return (f"{out}: already holds a synthetic data set: refused; --force replaces it, "
+                "or give a new folder")
+    _empty_synth(out)
+    return ""
+
+
+def _empty_synth(out: Path) -> None:
+    """Remove what synth writes (numbered pictures, the likes, planted.csv), nothing else."""
+    images = out / NOTEBOOK_IMAGES
+    if images.is_dir():
+        for picture in images.glob("*.jpg"):
+            if picture.stem.isdigit():
+                picture.unlink()
+    for name in (NOTEBOOK_LIKES, MANIFEST, PLANTED):
+        (out / name).unlink(missing_ok=True)
+
+
 def make_synthetic(out_dir: str | Path, n: int = 300, seed: int = 0, size: int = IMAGE_SIZE,
                    rule: str = DEFAULT_RULE, trend: float = 0.0) -> np.ndarray:
     """Write ``n`` pictures and ``y_likes_data.txt`` under ``out_dir``; return the likes.
