@@ -370,7 +370,7 @@ def read_model_file(path: Path, limit: int, what: str, missing: str = "") -> byt
 
 def write_card(model_path: Path, card: ModelCard) -> None:
     """Write the card beside ``model_path`` whole (a temporary name, then a rename)."""
-    path = card_path_for(model_path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from .ownfiles import write_file
+
+    write_file(card_path_for(model_path),
+               (json.dumps(card.to_json(), indent=2) + "\n").encode("utf-8"))

@@ -45,6 +45,25 @@ def replaced(path: Path) -> Iterator[BinaryIO]:
     sync_folder(path.parent)
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """``path`` written whole and durably (see replaced): a power cut leaves the old file
+    or the new one, never an empty or a half one."""
+    with replaced(path) as handle:
+        handle.write(data)
+
+
+def rename_durably(source: Path, target: Path) -> None:
+    """Put a file written elsewhere in its place so that a power cut after this returns
+    keeps it: its bytes synced before the rename, the folder's entry after."""
+    fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(source, target)
+    sync_folder(target.parent)
+
+
 def sync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -31,6 +31,7 @@ import numpy as np
 from .csvformat import COLUMNS, HEADER, Row, accepted_header, encode_rows
 from .errors import OutputError
 from .known import ok_key
+from .ownfiles import sync_folder
 from .settings import PARTITION_FORMATS
 from .text import neutralise
 
@@ -80,22 +81,13 @@ def write_part(folder: Path, name: str, rows: list[Row]) -> None:
         finally:
             os.close(fd)
         os.rename(temp, folder / name)
-        _sync_folder(folder)
+        sync_folder(folder)
     except OSError as exc:
         try:
             os.unlink(temp)
         except OSError:
             pass
         raise OutputError(f"{folder / name}: cannot write ({exc.strerror})") from None
-
-
-def _sync_folder(folder: Path) -> None:
-    """The rename itself survives a power cut only once the folder is synced."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _encode(rows: list[Row], fmt: str) -> bytes:
@@ -184,6 +176,7 @@ def merge_into(folder: Path, out: Path | None) -> int:
                 os.fsync(handle.fileno())
         if temp is not None and out is not None:
             os.rename(temp, out)
+            sync_folder(out.parent)
     except BrokenPipeError:  # `spe cluster-merge DIR | head`: the reader has enough
         return rows
     except OSError as exc:

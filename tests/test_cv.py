@@ -91,6 +91,14 @@ def test_ridge_sentence_weighs_the_gap_against_the_fold_spread():
                              "within the fold spread")
     worse = ridge_sentence(summary(0.50, 0.01, 0.60, 0.01), 3)
     assert worse.startswith("Verdict: the CNN is NOT better than the ridge baseline (-0.100)")
+    # Where the folds' int8 exports were measured, the verdict is theirs (what ships and
+    # what the card records), the float figure beside it.
+    both = summary(0.826, 0.078, 0.825, 0.065)
+    both["int8"] = {"spearman": {"mean": 0.812, "std": 0.051}}
+    shipped = ridge_sentence(both, 3)
+    assert shipped.startswith("Verdict: the CNN is NOT better than the ridge baseline (-0.013)")
+    assert "Spearman 0.812 ± 0.051 against the ridge baseline's 0.825 ± 0.065" in shipped
+    assert "in float before the export 0.826 ± 0.078" in shipped
 
 
 @pytest.mark.parametrize("transform", ["raw", "log1p", "standardize", "log1p-std"])

@@ -156,7 +156,7 @@ def test_fit_help_lists_exactly_the_tables_entries():
     from trainer.model import NETWORKS
     from trainer.recipe import RECIPES
 
-    result = runner.invoke(app, ["fit", "--help"], terminal_width=400,
+    result = runner.invoke(app, ["fit", "--help-all"], terminal_width=400,
                            env={"COLUMNS": "400", "NO_COLOR": "1"})
     assert result.exit_code == 0
     text = " ".join(result.output.split())

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,37 +145,86 @@ def test_fit_exports_a_verified_int8_model(trained_model, synth_dir):
     assert len(training["photo_hashes"]) == 300
 
 
-def test_fit_refuses_to_replace_a_better_model_unless_forced(trained_model, tmp_path):
-    """An existing model that measured better stays, byte for byte; --force replaces it."""
+def _better_model_at(out: Path, trained_model: Path, data: Path | None) -> dict:
+    """A copy of the trained model whose card says it measured 0.95, above the synthetic
+    rule's own ceiling (0.93): no new model can measure better. With ``data``, its card
+    lists that folder's photos as its own (trained on the same photos)."""
     import shutil
 
+    from trainer.card import photo_hashes
+    from trainer.data import load_dataset
+
+    shutil.copy(trained_model, out)
+    card = json.loads(trained_model.with_suffix(".json").read_text())
+    card["expected_quality"]["spearman"]["mean"] = 0.95
+    if data is not None:
+        card["training"]["photo_hashes"] = photo_hashes(load_dataset(data))
+    out.with_suffix(".json").write_text(json.dumps(card))
+    return card
+
+
+QUICK = ("--folds", "2", "--members", "1", "--epochs", "2", "--architecture", "deep-small",
+         "--backbone", "none")
+
+
+def test_fit_keeps_a_better_model_on_the_same_photos_and_the_new_one_beside(trained_model,
+                                                                          tmp_path):
+    """An existing model that measured better on the same photos stays, byte for byte; the
+    new one is not thrown away but kept as NAME.refused.tflite (named in the error);
+    --force replaces it."""
     from trainer.synth import make_synthetic
 
     data = tmp_path / "data"
     make_synthetic(data, n=60, seed=7)
     out = tmp_path / "better.tflite"
-    shutil.copy(trained_model, out)
-    card = json.loads(trained_model.with_suffix(".json").read_text())
-    # Above the synthetic rule's own ceiling (0.93): no new model can measure better.
-    card["expected_quality"]["spearman"]["mean"] = 0.95
-    out.with_suffix(".json").write_text(json.dumps(card))
+    card = _better_model_at(out, trained_model, data)
     before = out.read_bytes(), out.with_suffix(".json").read_bytes()
-    quick = ("--folds", "2", "--members", "1", "--epochs", "2", "--architecture", "deep-small",
-             "--backbone", "none")
-    refused = spe_train("fit", str(data), "--out", str(out), *quick)
+    refused = spe_train("fit", str(data), "--out", str(out), *QUICK)
     assert refused.returncode == 1, refused.stderr[-2000:]
     last = refused.stderr.strip().splitlines()[-1]
+    kept = tmp_path / "better.refused.tflite"
     assert last.startswith(f"spe-train: {out}: not replaced: its Spearman ")
     assert "below the existing model's 0.950" in last
+    assert f"the new model is kept as {kept} with its card" in last
     assert last.endswith("--force replaces it anyway")
     assert (out.read_bytes(), out.with_suffix(".json").read_bytes()) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["better.json", "better.tflite", "data"]
-    forced = spe_train("fit", str(data), "--out", str(out), *quick, "--force")
+    refused_card = json.loads(kept.with_suffix(".json").read_text())
+    assert refused_card["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
+    assert refused_card["model_file"] == kept.name
+    scored = spe("batch-score", str(data / "Images (jpg)"), "--model", str(kept))
+    assert scored.returncode == 0, scored.stderr
+    forced = spe_train("fit", str(data), "--out", str(out), *QUICK, "--force")
     assert forced.returncode == 0, forced.stderr[-2000:]
     assert "(--force)" in forced.stderr
     new_card = json.loads(out.with_suffix(".json").read_text())
     assert new_card["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() != card["sha256"]
     assert new_card["training"]["photos"] == 60
+
+
+def test_fit_over_a_model_of_other_photos_is_refused_before_any_training(trained_model,
+                                                                          tmp_path):
+    """Figures measured on other photos do not compare: refused at the start, with the
+    reason and the way out, nothing written; --force replaces it without comparing."""
+    from trainer.synth import make_synthetic
+
+    data = tmp_path / "data"
+    make_synthetic(data, n=60, seed=7)
+    out = tmp_path / "other.tflite"
+    _better_model_at(out, trained_model, None)
+    before = out.read_bytes(), out.with_suffix(".json").read_bytes()
+    refused = spe_train("fit", str(data), "--out", str(out), *QUICK)
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    last = refused.stderr.strip().splitlines()[-1]
+    assert re.match(rf"spe-train: {re.escape(str(out))} was trained on other photos \(\d+ of "
+                    r"its 300 are among the 60 here\)", last), last
+    assert last.endswith("not replaced; --force replaces it, or choose another --out")
+    assert "epoch" not in refused.stderr and "fold" not in refused.stderr
+    assert (out.read_bytes(), out.with_suffix(".json").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "other.json", "other.tflite"]
+    forced = spe_train("fit", str(data), "--out", str(out), *QUICK, "--force")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "whatever this fit measures" in forced.stderr
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["photos"] == 60
 
 
 RUN_BOTH = """
@@ -303,11 +353,19 @@ def test_a_model_no_better_than_the_baseline_says_so_or_falls_back(tmp_path):
     weak = ("--backbone", "none", "--architecture", "notebook", "--epochs", "1", "--members", "1")
     kept = spe_train("fit", str(data), "--out", str(tmp_path / "kept.tflite"), *weak)
     assert kept.returncode == 0, kept.stderr[-2000:]
-    assert "ranks no better than the ridge baseline" in kept.stdout
     card = json.loads((tmp_path / "kept.json").read_text())
     quality = card["expected_quality"]
     assert quality["spearman"]["mean"] <= quality["ridge_spearman"]["mean"]
+    # One fit, one verdict and one figure (the int8 folds', as the card's): on stdout,
+    # on stderr, in the card and in NAME.md alike.
+    verdict = quality["verdict"]
+    figure = f"Spearman {quality['spearman']['mean']:.3f} ± {quality['spearman']['std']:.3f}"
+    assert verdict.startswith("Verdict: ") and figure in verdict and "int8 export" in verdict
+    assert "NOT better than the ridge baseline" in verdict
+    assert verdict in kept.stdout and "--fallback ridge exports" in kept.stdout
+    assert {line for line in kept.stderr.splitlines() if "Verdict" in line} == {verdict}
     words = (tmp_path / "kept.md").read_text()
+    assert verdict in words
     assert "It ranks no better than the ridge baseline" in words
     assert "more often than not" not in words
     assert "[kept.predicted.png](kept.predicted.png)" in words  # the card links its plots

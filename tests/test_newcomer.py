@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
+from tests.conftest import REPO, spe_train
 
 
 def test_the_two_set_up_commands_are_in_the_first_25_lines():
@@ -79,3 +79,18 @@ def test_synth_help_says_what_each_rule_plants():
     assert "trainer/synth.py" not in text
     for words in ("classic: brightness", "texture: a subject's stripes", "harmony: colour"):
         assert words in text, text
+
+
+def test_fit_help_leaves_the_networks_from_nothing_to_help_all():
+    """fit --help is what a newcomer reads: the default recipe's options; the options of
+    the networks trained from nothing (--backbone none) are under --help-all."""
+    short = spe_train("fit", "--help", env={"COLUMNS": "80"})
+    full = spe_train("fit", "--help-all", env={"COLUMNS": "80"})
+    assert short.returncode == 0 and full.returncode == 0
+    assert len(short.stdout.splitlines()) <= 90 < len(full.stdout.splitlines())
+    assert "--help-all" in short.stdout and "--backbone" in short.stdout
+    for option in ("--members", "--epochs", "--architecture", "--tta", "--val-split"):
+        declared = re.compile(rf"^  {option}[ /\n]", re.M)  # where an option is listed
+        assert not declared.search(short.stdout) and declared.search(full.stdout), option
+    cv = spe_train("cv", "--help-all")
+    assert cv.returncode == 0 and "--members" in cv.stdout

@@ -13,6 +13,7 @@ from scorer.card import ModelCard, Target, likes_distribution, read_card
 from scorer.errors import SpeError
 
 from . import __version__
+from .errors import WorseModelError
 from .recipe import LEARNING_RATE, PIXEL_SCALE, FitOptions
 
 
@@ -69,3 +70,28 @@ def read_previous_quality(model_path: Path) -> float | None:
         return read_card(model_path).measured_spearman
     except SpeError:
         return None
+
+
+def check_same_photos(out: Path, dataset, force: bool, echo) -> None:
+    """Before any training: the gate compares with the model at ``out`` only on the photos
+    that model was trained on. Trained on others, its figures are not comparable: refuse at
+    the start (not after the work), unless --force. A card that does not list its photos
+    (an older one) cannot tell, and the gate compares as before."""
+    if read_previous_quality(out) is None:
+        return
+    try:
+        theirs = read_card(out).training.get("photo_hashes")
+    except SpeError:
+        return
+    if not isinstance(theirs, list):
+        return
+    ours = photo_hashes(dataset)
+    if sorted(theirs) == ours:
+        return
+    shared = len(set(theirs) & set(ours))
+    what = (f"{out} was trained on other photos ({shared} of its {len(theirs)} are among the "
+            f"{len(ours)} here), so its figures do not compare with this fit's")
+    if force:
+        echo(f"replacing {out} whatever this fit measures: {what} (--force)")
+        return
+    raise WorseModelError(f"{what}: not replaced; --force replaces it, or choose another --out")

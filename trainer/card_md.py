@@ -9,10 +9,10 @@ never a path of the training machine.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from scorer.card import ModelCard
+from scorer.ownfiles import write_file
 
 
 def _pct(value: float) -> str:
@@ -31,9 +31,16 @@ def render(card: ModelCard, plots: list[str] | None = None) -> str:
     for section in (_uses, _training_data, _evaluation, _limitations, _versions):
         lines += section(card)
     if plots:
-        lines += ["## Plots", "", *(f"- [{name}]({name}): {PLOTS[name[name.index('.'):]]}"
-                                    for name in plots), ""]
+        lines += ["## Plots", "", *(f"- [{name}]({name}): {what}"
+                                    for name, what in _described(plots)), ""]
     return "\n".join(lines) + "\n"
+
+
+def _described(plots: list[str]) -> list[tuple[str, str]]:
+    """Each plot with what it shows, by how its name ends (a model may have dots in its
+    name: my.v2.predicted.png, NAME.refused.loss.png)."""
+    return [(name, next(what for end, what in PLOTS.items() if name.endswith(end)))
+            for name in plots if any(name.endswith(end) for end in PLOTS)]
 
 
 def _uses(card: ModelCard) -> list[str]:
@@ -163,7 +170,5 @@ def write_card_md(model_path: Path, card: ModelCard) -> Path:
     path = model_path.with_suffix(".md")
     plots = [model_path.with_suffix(end).name for end in PLOTS
              if model_path.with_suffix(end).is_file()]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(card, plots), encoding="utf-8")
-    os.replace(tmp, path)
+    write_file(path, render(card, plots).encode("utf-8"))
     return path

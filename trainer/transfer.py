@@ -81,7 +81,7 @@ def fit_head(extractor, record: dict | None, dataset, pixels: np.ndarray, out: P
     echo(sentence)
     if falls_short(summary) and options.fallback == "ridge":
         return fit_fallback(dataset, pixels, out, options, echo, force)
-    _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
+    out = _check_gate(out, summary["int8"]["spearman"]["mean"], force, echo)
     card, table, agreement = _export_head(extractor, record, features, target_name, run,
                                           dataset, pixels, out, options, echo)
     card.expected_quality = _expected_quality(summary, sentence)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.child import module_command
+from scorer.ownfiles import write_file
 
 from .errors import WeightsError
 from .torch_pickle import load_state_dict
@@ -168,8 +169,6 @@ def _keep(path: Path, data: bytes) -> None:
     """Into the cache whole (a temporary name, then a rename); never through a symlink."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, path)
+        write_file(path, data)
     except OSError:
         pass  # a cache that cannot be written costs a download next time, nothing else
