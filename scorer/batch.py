@@ -47,6 +47,9 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
                 if outcome.same_as:
                     echo(f"{one_line(outcome.display)}: skipped, the same bytes as "
                          f"{one_line(outcome.same_as)} (scored once)")
+                elif outcome.row is not None and outcome.row.duplicate_of:
+                    echo(f"{one_line(outcome.display)}: the same bytes as "
+                         f"{one_line(outcome.row.duplicate_of)}; its row says so")
                 if outcome.row is not None and not outcome.row.ok:
                     echo(f"{one_line(outcome.display)}: {outcome.row.error}")
     finally:
@@ -54,12 +57,13 @@ def batch_score(paths: list[str], model: Model, out: str | None, recursive: bool
         engine.close()
         ledger.close()
     elapsed = time.monotonic() - started
-    counts = {key: engine.counts[key] for key in ("scored", "skipped", "failed")}
+    counts = {key: engine.counts[key] for key in ("scored", "duplicates", "skipped", "failed")}
     counts["failed"] += len(unmatched) + len(unreadable)
     rate = counts["scored"] / elapsed if elapsed > 0 else 0.0
     skipped_note = " (already in the CSV; --force to score again)" if counts["skipped"] else ""
     speed = f" ({rate:.1f} photos/s)" if counts["scored"] else ""  # no rate of nothing
-    echo(f"scored {counts['scored']}, skipped {counts['skipped']}{skipped_note}, failed "
+    copies = f", {counts['duplicates']} duplicates" if counts["duplicates"] else ""
+    echo(f"scored {counts['scored']}{copies}, skipped {counts['skipped']}{skipped_note}, failed "
          f"{counts['failed']} in {elapsed:.1f} s{speed}")
     if os.environ.get("SPE_PROFILE"):
         spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in engine.seconds.items())

@@ -23,9 +23,13 @@ class Row:
     predicted_likes: float | None = None
     percentile: float | None = None
     error: str = ""
+    # The first path with the same bytes in this run: this row repeats its prediction,
+    # so every path given has its row (status "duplicate", that path in the error cell).
+    duplicate_of: str = ""
 
     @property
     def ok(self) -> bool:
+        """A prediction the row carries: scored, or a duplicate of a photo scored."""
         return not self.error
 
     def record(self) -> dict[str, str]:
@@ -39,9 +43,13 @@ class Row:
             "predicted_likes": "" if failed else f"{max(self.predicted_likes or 0.0, 0.0):.1f}",
             "percentile": "" if self.percentile is None or self.error else f"{self.percentile:.1f}",
             "model": self.model,
-            "status": "error" if self.error else "ok",
-            "error": neutralise(self.error),
+            "status": "error" if self.error else "duplicate" if self.duplicate_of else "ok",
+            "error": neutralise(self.error or (f"the same bytes as {self.duplicate_of}"
+                                               if self.duplicate_of else "")),
         }
+
+
+STATUSES = ("ok", "duplicate", "error")  # a duplicate: the same bytes as the path in `error`
 
 
 def encode_rows(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> bytes:
@@ -79,5 +87,7 @@ def ends_in_whole_row(head: bytes, tail: bytes) -> bool:
     if len(lines) == 1:
         return True  # the header itself
     record = dict(zip(header, lines[-1], strict=False))
+    status, error = record.get("status"), record.get("error")
     return len(lines[-1]) == len(header) and (
-        record["status"] == "error" or (record["status"] == "ok" and record["error"] == ""))
+        status == "error" or (status == "ok" and error == "")
+        or (status == "duplicate" and error != ""))  # ok ends in its empty error cell

@@ -67,12 +67,14 @@ class _Prepared:
 
 
 class FirstNames:
-    """sha256 -> the name a photo was first scored under in this run, so its identical
-    copies are skipped and named. The most recent FIRST_OK_KEPT only: a daemon's memory
-    stays bounded for its life (an older copy is still skipped by the ledger, unnamed)."""
+    """sha256 -> the name a photo was first scored under in this run and its prediction,
+    so each identical copy gets a row that names the first and repeats its prediction.
+    The most recent FIRST_OK_KEPT only: a daemon's memory stays bounded for its life (an
+    older copy is skipped by the ledger, as a photo scored in an earlier run is)."""
 
     def __init__(self) -> None:
         self._first: OrderedDict[str, str] = OrderedDict()
+        self._predicted: dict[str, tuple[str, float, float]] = {}  # sha256 -> model, likes, %
 
     def __len__(self) -> int:
         return len(self._first)
@@ -85,8 +87,18 @@ class FirstNames:
             return first or ""
         self._first[sha256] = display
         if len(self._first) > FIRST_OK_KEPT:
-            self._first.popitem(last=False)
+            gone, _ = self._first.popitem(last=False)
+            self._predicted.pop(gone, None)
         return None
+
+    def predicted(self, sha256: str, model: str, likes: float, percentile: float) -> None:
+        if sha256 in self._first:
+            self._predicted[sha256] = (model, likes, percentile)
+
+    def prediction(self, sha256: str, model: str) -> tuple[float, float] | None:
+        """The first copy's prediction by ``model``, if it was made in this run."""
+        made = self._predicted.get(sha256)
+        return (made[1], made[2]) if made is not None and made[0] == model else None
 
 
 def _linger_for_more(engine: Engine, items: list[_Prepared]) -> None:
@@ -258,18 +270,7 @@ class Engine:
         model_id = self.model.model_id
         for item in items:
             _fit_to_model(self, item)
-        same_as: dict[int, str] = {}
-        if not self.policy.force:
-            # Identical files decoded side by side (three copies in one run): the
-            # first gets the ok row, the others are skipped as already scored.
-            for item in items:
-                if item.pixels is None:
-                    continue
-                first = self._firsts.earlier(item.sha256, item.display,
-                                             self.ledger.has_scored(item.sha256, model_id))
-                if first is not None:
-                    item.pixels, item.skipped_as = None, "scored"
-                    same_as[id(item)] = first
+        same_as = _mark_copies(self, items, model_id)
         decoded = [item for item in items if item.pixels is not None]
         predictions: dict[int, tuple[float, float]] = {}
         started = time.perf_counter()
@@ -277,21 +278,25 @@ class Engine:
             likes = self.model.predict(np.stack([item.pixels for item in decoded
                                                  if item.pixels is not None]))
             percentiles = self.model.percentile(likes)
-            predictions = {id(item): (float(like), float(p))
-                           for item, like, p in zip(decoded, likes, percentiles, strict=True)}
+            for item, like, p in zip(decoded, likes, percentiles, strict=True):
+                predictions[id(item)] = (float(like), float(p))
+                self._firsts.predicted(item.sha256, model_id, float(like), float(p))
         outcomes: list[Outcome] = []
         rows: list[Row] = []
         for item in items:
-            if item.skipped_as:
+            first = same_as.get(id(item), "")
+            copied = self._firsts.prediction(item.sha256, model_id) if first else None
+            if item.skipped_as or (first and copied is None):
+                # (a first copy's prediction no longer held: skipped, as before)
                 outcomes.append(Outcome(item.path, item.display, None, item.token,
-                                        item.skipped_as, item.identity,
-                                        same_as.get(id(item), "")))
+                                        item.skipped_as or "scored", item.identity, first))
                 continue
             if item.error:
                 row = Row(item.display, item.sha256, model_id, error=item.error)
             else:
-                likes_value, percentile = predictions[id(item)]
-                row = Row(item.display, item.sha256, model_id, likes_value, percentile)
+                likes_value, percentile = copied or predictions[id(item)]
+                row = Row(item.display, item.sha256, model_id, likes_value, percentile,
+                          duplicate_of=first)
             rows.append(row)
             outcomes.append(Outcome(item.path, item.display, row, item.token, "",
                                     item.identity, kept=item.kept))
@@ -304,6 +309,8 @@ class Engine:
                 continue
             if outcome.row is None:
                 self.counts["skipped"] += 1
+            elif outcome.row.duplicate_of:
+                self.counts["duplicates"] += 1
             else:
                 self.counts["scored" if outcome.row.ok else "failed"] += 1
         return outcomes
@@ -318,6 +325,27 @@ class Engine:
         """Stop the decode threads (photos not started are dropped); without ``wait``,
         decodes in progress are abandoned too."""
         self._pool.close(wait)
+
+
+def _mark_copies(engine: Engine, items: list[_Prepared], model_id: str) -> dict[int, str]:
+    """Copies of a photo first scored in this run (three identical files side by side):
+    each is not run through the model again but gets a duplicate row naming the first
+    (id of the item -> that name). A photo the CSV had before this run is skipped."""
+    copies: dict[int, str] = {}
+    if engine.policy.force:
+        return copies
+    for item in items:
+        if item.pixels is None:
+            continue
+        first = engine._firsts.earlier(item.sha256, item.display,
+                                     engine.ledger.has_scored(item.sha256, model_id))
+        if first is not None:
+            item.pixels = None
+            if first:
+                copies[id(item)] = first
+            else:
+                item.skipped_as = "scored"
+    return copies
 
 
 def _fit_to_model(engine: Engine, item: _Prepared) -> None:

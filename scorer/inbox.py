@@ -143,8 +143,8 @@ class Inbox:
         A failed move leaves the photo in the inbox and nothing in ``target``.
         """
         try:
-            destination = free_name(target / Path(path).relative_to(self.root))
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            relative = Path(path).relative_to(self.root)
+            destination = free_name(real_folders(target, relative.parent) / relative.name)
             _move_whole(path, destination)
         except (OSError, ValueError) as exc:
             self._move_failed(path, target, exc)
@@ -190,6 +190,22 @@ class Inbox:
 NAME_MAX = 255  # bytes, on every Linux file system the inbox is likely to be on
 MOVE_RETRY_FIRST = 60.0  # seconds before a failed move is tried again; doubled each time
 MOVE_RETRY_MAX = 3600.0
+
+
+def real_folders(root: Path, relative: Path) -> Path:
+    """``root / relative``, each folder below ``root`` made if missing and refused if it
+    is a symlink or not a folder: a link planted in processed/ would take photos out of
+    it, or back into the inbox, where they would be moved again and again."""
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root
+    for part in relative.parts:
+        folder = folder / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
+        if os.path.islink(folder) or not os.path.isdir(folder):
+            what = "a symlink" if os.path.islink(folder) else "not a folder"
+            raise ValueError(f"{display_path(folder)} is {what}; photos are not moved through it")
+    return folder
 
 
 def free_name(destination: Path) -> Path:

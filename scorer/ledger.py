@@ -111,6 +111,7 @@ class Ledger:
         # while spe ran): still known in memory, but never written into the new file's
         # index, which must describe only what that file and its rotated copies say.
         self._carried = False
+        self._reopened = False  # the last append found the file at the path opened anew
         self.open()
 
     def open(self) -> None:
@@ -158,43 +159,12 @@ class Ledger:
             if not self._rotated_read:
                 self._rotated_read = True
                 self._read_rotated(rotated)
-        rows = self._read_rows(fd, start, size, header_line)
+        rows = read_rows(self, fd, start, size, header_line)
         if os.fstat(fd).st_size == 0:
             self.columns = COLUMNS
             self._write(fd, HEADER.encode("utf-8"))
         if indexed is None or rows >= INDEX_EVERY_ROWS:
             self._save_index(fd)
-
-    def _read_rows(self, fd: int, start: int, size: int, header_line: bytes) -> int:
-        """Learn the whole rows in [start, size), in chunks; settle what ends the file:
-        a last row that only lacks its line end is ended, a torn last line is cut off.
-        Lines that parse as no row are kept as they are, and said once."""
-        pos, carry, count = start, b"", 0
-        unparsed, line = Unparsed(), 1 if start == len(header_line) else 0
-        while pos < size:
-            chunk = carry + os.pread(fd, min(READ_CHUNK, size - pos), pos)
-            pos = min(size, pos + READ_CHUNK)
-            whole = whole_length(chunk)  # the chunk starts at a line boundary
-            count += self._remember(chunk[:whole], unparsed=unparsed,
-                                    first_line=line + 1 if line else 0)
-            if line:
-                line += line_ends(chunk[:whole])
-            carry = chunk[whole:]
-        if unparsed.count:
-            where = f" (the first at line {unparsed.first_line})" if line else ""
-            log.warning("%s: %d line(s) are not rows of its columns%s: kept as they are, "
-                        "and not read", self.path, unparsed.count, where)
-        if carry:
-            if ends_in_whole_row(header_line, carry):
-                # A last row that lost only its newline (a person's editor, a
-                # script): it is whole, so end it instead of cutting it off.
-                self._write(fd, b"\r\n")
-                count += self._remember(carry + b"\r\n")
-            else:
-                # A half row from a crash: cut it off so the next row starts clean.
-                os.ftruncate(fd, size - len(carry))
-                self.repaired_bytes = len(carry)
-        return count
 
     def _remember(self, data: bytes, columns: tuple[str, ...] | None = None,
                   unparsed: Unparsed | None = None, first_line: int = 0) -> int:
@@ -212,7 +182,7 @@ class Ledger:
 
     def _save_index(self, fd: int) -> None:
         assert self.path is not None
-        if self._carried:
+        if self._carried or not ends_at_line_end(fd):  # (cut since the last append)
             forget_index(index_path_for(self.path))
             return
         coverage = Coverage.of(fd, os.fstat(fd).st_size, self._rotated)
@@ -239,7 +209,12 @@ class Ledger:
                 sys.stdout.write(encode_rows(rows).decode("utf-8").replace("\r\n", "\n"))
                 sys.stdout.flush()
         else:
+            known = [knows(self, row) for row in rows]
             fd = self._current_fd()
+            if self._reopened:
+                rows = not_written_since(self, rows, known)
+                if not rows:
+                    return
             self._write(fd, encode_rows(rows, self.columns))
             self._unindexed += len(rows)
             if self._unindexed >= INDEX_EVERY_ROWS:
@@ -260,7 +235,9 @@ class Ledger:
         OutputError makes the caller wait and retry like any output error.
         """
         assert self.path is not None
+        self._reopened = self._fd is None
         if self._fd is not None and not _same_file(self.path, self._fd):
+            self._reopened = True
             log.warning("%s was deleted or replaced: writing to the file now at that path",
                         self.path)
             self.close()
@@ -271,6 +248,8 @@ class Ledger:
         if os.fstat(self._fd).st_size == 0:
             log.warning("%s was emptied: writing its header again", self.path)
             self._write(self._fd, (",".join(self.columns) + "\r\n").encode("utf-8"))
+        elif settle_cut_tail(self._fd, self.path):
+            self._carried = True  # its key is known, its row is not whole: no index vouches
         return self._fd
 
     def _write(self, fd: int, data: bytes) -> None:
@@ -287,6 +266,84 @@ class Ledger:
                 self._save_index(self._fd)
             os.close(self._fd)
             self._fd = None
+
+
+def read_rows(ledger: Ledger, fd: int, start: int, size: int, header_line: bytes) -> int:
+    """Learn the whole rows in [start, size), in chunks; settle what ends the file:
+    a last row that only lacks its line end is ended, a torn last line is cut off.
+    Lines that parse as no row are kept as they are, and said once."""
+    pos, carry, count = start, b"", 0
+    unparsed, line = Unparsed(), 1 if start == len(header_line) else 0
+    while pos < size:
+        chunk = carry + os.pread(fd, min(READ_CHUNK, size - pos), pos)
+        pos = min(size, pos + READ_CHUNK)
+        whole = whole_length(chunk)  # the chunk starts at a line boundary
+        count += ledger._remember(chunk[:whole], unparsed=unparsed,
+                                first_line=line + 1 if line else 0)
+        if line:
+            line += line_ends(chunk[:whole])
+        carry = chunk[whole:]
+    if unparsed.count:
+        where = f" (the first at line {unparsed.first_line})" if line else ""
+        log.warning("%s: %d line(s) are not rows of its columns%s: kept as they are, "
+                    "and not read", ledger.path, unparsed.count, where)
+    if carry:
+        if ends_in_whole_row(header_line, carry):
+            # A last row that lost only its newline (a person's editor, a
+            # script): it is whole, so end it instead of cutting it off.
+            ledger._write(fd, b"\r\n")
+            count += ledger._remember(carry + b"\r\n")
+        else:
+            # A half row from a crash: cut it off so the next row starts clean.
+            os.ftruncate(fd, size - len(carry))
+            ledger.repaired_bytes = len(carry)
+    return count
+
+
+def ends_at_line_end(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) in (b"\n", b"\r")
+
+
+CUT_WINDOW = 1 << 20  # bytes read back from the end for the last line: rows are shorter
+
+
+def settle_cut_tail(fd: int, path: Path) -> bool:
+    """The CSV, cut mid-row while spe ran (a truncation, a torn copy): a last row that
+    only lost its line end is ended; a half row is removed, so the next row is not glued
+    onto it. True when a row was removed (its photo is then scored again at a start)."""
+    if ends_at_line_end(fd):
+        return False
+    size = os.fstat(fd).st_size
+    window = os.pread(fd, min(size, CUT_WINDOW), max(0, size - CUT_WINDOW))
+    last = max(window.rfind(b"\n"), window.rfind(b"\r"))
+    if last < 0:
+        return False  # one line with no end: the header's, settled when the file opens
+    tail = window[last + 1:]
+    if ends_in_whole_row(_first_line(fd, size), tail):
+        write_whole(fd, b"\r\n", path)
+        return False
+    os.ftruncate(fd, size - len(tail))
+    log.warning("%s: its last row was cut (%d bytes left of it): removed, so the next row "
+                "starts clean; that photo is scored again at the next start", path, len(tail))
+    return True
+
+
+def knows(ledger: Ledger, row: Row) -> bool:
+    return (ledger.has_scored(row.sha256, row.model) if row.ok
+            else ledger.has_failed(row.path, row.sha256, row.model))
+
+
+def not_written_since(ledger: Ledger, rows: list[Row], known: list[bool]) -> list[Row]:
+    """The file at the path was opened again (deleted or replaced): rows another spe
+    process wrote there meanwhile (keys unknown before, read from it now) are its rows,
+    not written twice; rows of keys known before (--force) are written."""
+    new = [row for row, before in zip(rows, known, strict=True)
+           if before or not knows(ledger, row)]
+    if len(new) < len(rows):
+        log.warning("%s: %d row(s) were written there meanwhile (by another spe process): "
+                    "not written again", ledger.path, len(rows) - len(new))
+    return new
 
 
 def settle_header(fd: int, path: Path) -> tuple[bytes, int, int]:
@@ -312,7 +369,7 @@ def keys_of(data: bytes, columns: tuple[str, ...], unparsed: Unparsed | None = N
     ok, failed = [], []
     for cells in records(data, len(columns), first_line, unparsed):
         sha256, model = cells[at["sha256"]], cells[at["model"]]
-        if cells[at["status"]] == "ok":
+        if cells[at["status"]] in ("ok", "duplicate"):
             ok.append(ok_key(sha256, model))
         else:
             failed.append(failed_key(cells[at["path"]], sha256, model))

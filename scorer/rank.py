@@ -8,7 +8,7 @@ row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .crops import Insight
 from .csvformat import Row
@@ -81,13 +81,20 @@ def _insight_and_thumbnail(kept: Kept | None) -> tuple[Insight | None, tuple[int
 
 
 def _new_rows(rows: list[Row], ledger: Ledger) -> list[Row]:
-    """The rows the CSV lacks, one ok row per photo's bytes (identical copies are one photo
-    there, as batch-score writes them)."""
-    new, seen = [], set()
+    """The rows the CSV lacks, as batch-score writes them: one ok row per photo's bytes,
+    and for each identical copy a duplicate row that names the first."""
+    new: list[Row] = []
+    first: dict[str, Row] = {}
     for row in rows:
-        if row.ok and (row.sha256 in seen or ledger.has_scored(row.sha256, row.model)):
+        if row.ok and row.sha256 in first:
+            ahead = first[row.sha256]
+            new.append(replace(row, predicted_likes=ahead.predicted_likes,
+                               percentile=ahead.percentile, duplicate_of=ahead.path))
             continue
-        seen.add(row.sha256)
+        if row.ok and ledger.has_scored(row.sha256, row.model):
+            continue
+        if row.ok:
+            first[row.sha256] = row
         new.append(row)
     return new
 

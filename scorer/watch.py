@@ -91,6 +91,11 @@ def report(outcome: Outcome, counts: Counter[str]) -> bool:
         else:
             log.info("skipped %s: already in the CSV", shown)
         return outcome.skipped_as == "failed"
+    if row.duplicate_of:
+        counts["duplicates"] += 1
+        log.info("scored %s: the same bytes as %s, %.1f likes (percentile %.0f)", shown,
+                 one_line(row.duplicate_of), row.predicted_likes, row.percentile)
+        return False
     if row.ok:
         counts["scored"] += 1
         log.info("scored %s: %.1f likes (percentile %.0f)", shown, row.predicted_likes,
@@ -165,7 +170,9 @@ class Watcher:
             self._finish(outcome)
 
     def status_line(self) -> str:
-        return (f"scored {self.counts['scored']}, skipped {self.counts['skipped']}, failed "
+        copies = self.counts["duplicates"]
+        return (f"scored {self.counts['scored']}{f', {copies} duplicates' if copies else ''}, "
+                f"skipped {self.counts['skipped']}, failed "
                 f"{self.counts['failed']}, queued {self.engine.in_flight + len(self.tracker)}; "
                 f"model {self.engine.model.model_id}")
 

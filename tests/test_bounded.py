@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import spe
+from tests.csvcheck import read_rows
 from tests.daemon import Daemon
 from tests.helpers import DROP_DAC
 
@@ -19,7 +20,8 @@ pytestmark = [pytest.mark.fault]
 
 
 def test_rank_out_writes_one_row_for_identical_copies(tmp_path, burst):
-    """Before, `spe rank --out` wrote an ok row for each copy (batch-score writes one)."""
+    """Before, `spe rank --out` wrote an ok row for each copy; now as batch-score: one ok
+    row per photo's bytes, and a duplicate row for each copy."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in ("a.jpg", "copy-of-a.jpg", "another-copy.jpg"):
@@ -28,8 +30,8 @@ def test_rank_out_writes_one_row_for_identical_copies(tmp_path, burst):
     out = tmp_path / "s.csv"
     proc = spe("rank", str(folder), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    rows = out.read_text().splitlines()[1:]
-    assert len(rows) == 2, rows
+    rows = read_rows(out)
+    assert sorted(r["status"] for r in rows) == ["duplicate", "duplicate", "ok", "ok"], rows
 
 
 BOUNDED = """

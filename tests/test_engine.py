@@ -32,6 +32,10 @@ for name, policy in (("first", BATCH), ("again", BATCH), ("forced", RANK), ("wat
                     "rows": sorted((o.display, o.row.error if o.row else None)
                                    for o in outcomes if o.row is not None),
                     "same_as": sorted(o.display for o in outcomes if o.same_as),
+                    "copies": sorted((o.display, o.row.duplicate_of, o.row.predicted_likes)
+                                     for o in outcomes if o.row and o.row.duplicate_of),
+                    "likes": {o.display: o.row.predicted_likes
+                              for o in outcomes if o.row and o.row.ok},
                     "gone": sorted(o.display for o in outcomes if o.skipped_as == "gone")}
 print(json.dumps(report))
 """
@@ -47,9 +51,12 @@ def test_the_engine_under_each_policy(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     n = len(photos)
-    # First run: every photo scored once, the twin recognised, the vanished one an error row.
-    assert report["first"]["counts"] == {"scored": n, "failed": 1, "skipped": 1}
-    assert report["first"]["same_as"] == [str(twin)]
+    # First run: every photo scored once, the twin a row of its own that names the first
+    # and repeats its prediction, the vanished one an error row.
+    assert report["first"]["counts"] == {"scored": n, "failed": 1, "duplicates": 1}
+    assert report["first"]["same_as"] == []
+    assert report["first"]["copies"] == [[str(twin), photos[0],
+                                          report["first"]["likes"][photos[0]]]]
     assert [e for _, e in report["first"]["rows"] if e] != []
     # Again, same ledger: nothing scored again.
     assert report["again"]["counts"].get("scored", 0) == 0

@@ -59,7 +59,9 @@ def test_rotation_then_restart_does_not_score_again(tmp_path, burst, rotate):
     assert [Path(r["path"]).name for r in rows] == [burst[20].name]
 
 
-def test_identical_files_in_one_run_get_one_ok_row(tmp_path, burst):
+def test_identical_files_in_one_run_get_one_ok_row_and_a_duplicate_row_each(tmp_path, burst):
+    """Every path its row: the copies' rows say whose bytes they are and repeat the first's
+    prediction; the model runs once. A second run adds nothing."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in ("a.jpg", "b.jpg", "c.jpg"):
@@ -69,10 +71,19 @@ def test_identical_files_in_one_run_get_one_ok_row(tmp_path, burst):
     proc = spe("batch-score", str(folder), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     rows = read_rows(out)
-    names = sorted(Path(r["path"]).name for r in rows)
-    assert len(names) == 2 and "other.jpg" in names, names
-    first = next(name for name in names if name != "other.jpg")  # whichever decoded first
-    for copy in {"a.jpg", "b.jpg", "c.jpg"} - {first}:
-        assert (f"{folder / copy}: skipped, the same bytes as {folder / first} (scored once)"
-                in proc.stderr)
-    assert "scored 2, skipped 2" in proc.stderr
+    assert sorted(Path(r["path"]).name for r in rows) == ["a.jpg", "b.jpg", "c.jpg", "other.jpg"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    first = next(Path(r["path"]).name for r in ok if r["path"] != str(folder / "other.jpg"))
+    copies = [r for r in rows if r["status"] == "duplicate"]
+    assert sorted(Path(r["path"]).name for r in copies) == sorted({"a.jpg", "b.jpg", "c.jpg"}
+                                                                  - {first})
+    first_row = next(r for r in ok if r["path"] == str(folder / first))
+    for row in copies:
+        assert row["error"] == f"the same bytes as {folder / first}"
+        assert (row["predicted_likes"], row["percentile"], row["sha256"]) == (
+            first_row["predicted_likes"], first_row["percentile"], first_row["sha256"])
+        assert f"{row['path']}: the same bytes as {folder / first}; its row says so" in proc.stderr
+    assert "scored 2, 2 duplicates, skipped 0" in proc.stderr
+    again = spe("batch-score", str(folder), "--out", str(out))
+    assert again.returncode == 0 and "scored 0, skipped 4" in again.stderr, again.stderr
+    assert len(read_rows(out)) == 4
