@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError, os_reason
+from .ownfiles import write_file
 
 # The card's format. 1: the first trainer's ("schema"); 2: adds expected_quality,
 # cost and cross-validation (readers of 1 ignore them). A card of a higher
@@ -370,7 +371,5 @@ def read_model_file(path: Path, limit: int, what: str, missing: str = "") -> byt
 
 def write_card(model_path: Path, card: ModelCard) -> None:
     """Write the card beside ``model_path`` whole (a temporary name, then a rename)."""
-    from .ownfiles import write_file
-
     write_file(card_path_for(model_path),
                (json.dumps(card.to_json(), indent=2) + "\n").encode("utf-8"))

@@ -49,7 +49,9 @@ class Row:
         }
 
 
-STATUSES = ("ok", "duplicate", "error")  # a duplicate: the same bytes as the path in `error`
+# The statuses whose row carries a prediction (a duplicate: the same bytes as the path in
+# `error`): their (sha256, model) was scored.
+PREDICTED = ("ok", "duplicate")
 
 
 def encode_rows(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> bytes:

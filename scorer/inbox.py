@@ -202,8 +202,9 @@ def real_folders(root: Path, relative: Path) -> Path:
         folder = folder / part
         with contextlib.suppress(FileExistsError):
             os.mkdir(folder)
-        if os.path.islink(folder) or not os.path.isdir(folder):
-            what = "a symlink" if os.path.islink(folder) else "not a folder"
+        what = ("a symlink" if os.path.islink(folder)
+                else "" if os.path.isdir(folder) else "not a folder")
+        if what:
             raise ValueError(f"{display_path(folder)} is {what}; photos are not moved through it")
     return folder
 

@@ -29,6 +29,7 @@ import numpy as np
 from .csvformat import (
     COLUMNS,
     HEADER,
+    PREDICTED,
     Row,
     accepted_header,
     encode_rows,
@@ -111,7 +112,6 @@ class Ledger:
         # while spe ran): still known in memory, but never written into the new file's
         # index, which must describe only what that file and its rotated copies say.
         self._carried = False
-        self._reopened = False  # the last append found the file at the path opened anew
         self.open()
 
     def open(self) -> None:
@@ -210,8 +210,8 @@ class Ledger:
                 sys.stdout.flush()
         else:
             known = [knows(self, row) for row in rows]
-            fd = self._current_fd()
-            if self._reopened:
+            fd, reopened = self._current_fd()
+            if reopened:
                 rows = not_written_since(self, rows, known)
                 if not rows:
                     return
@@ -225,8 +225,9 @@ class Ledger:
             else:
                 self._failed.add(failed_key(neutralise(row.path), row.sha256, row.model))
 
-    def _current_fd(self) -> int:
-        """The open file, if it is still the file at the path; else the path opened again.
+    def _current_fd(self) -> tuple[int, bool]:
+        """The open file, if it is still the file at the path; else the path opened again
+        (and True: what it holds was read just now).
 
         People and tools act on the CSV while spe runs: deleted, or replaced by
         an editor's save-by-rename (rows would go to a file no one can see), or
@@ -235,9 +236,9 @@ class Ledger:
         OutputError makes the caller wait and retry like any output error.
         """
         assert self.path is not None
-        self._reopened = self._fd is None
+        reopened = self._fd is None
         if self._fd is not None and not _same_file(self.path, self._fd):
-            self._reopened = True
+            reopened = True
             log.warning("%s was deleted or replaced: writing to the file now at that path",
                         self.path)
             self.close()
@@ -250,7 +251,7 @@ class Ledger:
             self._write(self._fd, (",".join(self.columns) + "\r\n").encode("utf-8"))
         elif settle_cut_tail(self._fd, self.path):
             self._carried = True  # its key is known, its row is not whole: no index vouches
-        return self._fd
+        return self._fd, reopened
 
     def _write(self, fd: int, data: bytes) -> None:
         write_whole(fd, data, self.path)
@@ -288,16 +289,22 @@ def read_rows(ledger: Ledger, fd: int, start: int, size: int, header_line: bytes
         log.warning("%s: %d line(s) are not rows of its columns%s: kept as they are, "
                     "and not read", ledger.path, unparsed.count, where)
     if carry:
-        if ends_in_whole_row(header_line, carry):
-            # A last row that lost only its newline (a person's editor, a
-            # script): it is whole, so end it instead of cutting it off.
-            ledger._write(fd, b"\r\n")
+        if end_or_cut(fd, ledger.path, header_line, carry, size):
             count += ledger._remember(carry + b"\r\n")
         else:
-            # A half row from a crash: cut it off so the next row starts clean.
-            os.ftruncate(fd, size - len(carry))
             ledger.repaired_bytes = len(carry)
     return count
+
+
+def end_or_cut(fd: int, path: Path | None, header_line: bytes, tail: bytes, size: int) -> bool:
+    """Settle the file's last line, ``tail``, which has no line end: a row that lost only
+    its newline (a person's editor, a script) is whole, so it is ended (True); a half row
+    (a crash, a truncation) is cut off so the next row starts clean (False)."""
+    if ends_in_whole_row(header_line, tail):
+        write_whole(fd, b"\r\n", path)
+        return True
+    os.ftruncate(fd, size - len(tail))
+    return False
 
 
 def ends_at_line_end(fd: int) -> bool:
@@ -320,10 +327,8 @@ def settle_cut_tail(fd: int, path: Path) -> bool:
     if last < 0:
         return False  # one line with no end: the header's, settled when the file opens
     tail = window[last + 1:]
-    if ends_in_whole_row(_first_line(fd, size), tail):
-        write_whole(fd, b"\r\n", path)
+    if end_or_cut(fd, path, _first_line(fd, size), tail, size):
         return False
-    os.ftruncate(fd, size - len(tail))
     log.warning("%s: its last row was cut (%d bytes left of it): removed, so the next row "
                 "starts clean; that photo is scored again at the next start", path, len(tail))
     return True
@@ -369,7 +374,7 @@ def keys_of(data: bytes, columns: tuple[str, ...], unparsed: Unparsed | None = N
     ok, failed = [], []
     for cells in records(data, len(columns), first_line, unparsed):
         sha256, model = cells[at["sha256"]], cells[at["model"]]
-        if cells[at["status"]] in ("ok", "duplicate"):
+        if cells[at["status"]] in PREDICTED:
             ok.append(ok_key(sha256, model))
         else:
             failed.append(failed_key(cells[at["path"]], sha256, model))

@@ -77,13 +77,14 @@ def check_same_photos(out: Path, dataset, force: bool, echo) -> None:
     that model was trained on. Trained on others, its figures are not comparable: refuse at
     the start (not after the work), unless --force. A card that does not list its photos
     (an older one) cannot tell, and the gate compares as before."""
-    if read_previous_quality(out) is None:
+    if not out.exists():
         return
     try:
-        theirs = read_card(out).training.get("photo_hashes")
+        card = read_card(out)
     except SpeError:
-        return
-    if not isinstance(theirs, list):
+        return  # as read_previous_quality: nothing usable there, nothing to protect
+    theirs = card.training.get("photo_hashes")
+    if card.measured_spearman is None or not isinstance(theirs, list):
         return
     ours = photo_hashes(dataset)
     if sorted(theirs) == ours:
