@@ -13,6 +13,7 @@ import copy
 import hashlib
 import importlib.resources
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -70,20 +71,26 @@ MAX_FAST_STEPS = 3  # the rule of cards without the figures above
 INSTALL_HINT = "pip install tflite-runtime (Python <= 3.11) or ai-edge-litert"
 
 
+# fd 2 is the process's, not a thread's: two threads that each saved and restored it
+# could put /dev/null back for good (spe rank's clones, one per decode thread).
+_STDERR_SWAP = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_stderr(quiet: bool) -> Iterator[None]:
     """Silence what native code writes to stderr (fd 2) for the duration."""
     if not quiet:
         yield
         return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _STDERR_SWAP:
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _num(value: Any) -> TypeGuard[float]:
