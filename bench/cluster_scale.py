@@ -44,9 +44,9 @@ def _slope(n1: int, t1: float, n2: int, t2: float) -> tuple[float, float]:
 
 def driver_costs(work: Path, photos: list[Path], model_id: str, count: int) -> dict:
     """Seconds per photo of listing, per row of reading the ledger, per row of writing."""
-    from scorer.cluster import list_tree
-    from scorer.csvformat import Row
-    from scorer.partitions import ok_keys, write_part
+    from scorer.cluster.driver import list_tree
+    from scorer.ledger.csvformat import Row
+    from scorer.ledger.partitions import ok_keys, write_part
 
     folder = photos[0].parent
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .measure import BIN, median, timed_child
 
-CROPS = 27  # the default candidates per photo (scorer/settings.py DEFAULT_CROPS)
+CROPS = 27  # the default candidates per photo (scorer/core/settings.py DEFAULT_CROPS)
 PAGE_PHOTOS = 50
 
 

@@ -44,7 +44,7 @@ def prepare(work: Path, sizes: dict) -> dict:
     import compileall
 
     import scorer
-    from scorer.runtime import default_model_path
+    from scorer.model.runtime import default_model_path
 
     compileall.compile_dir(Path(scorer.__file__).parent, quiet=1)
     # The shipped default model (what a fresh install scores with) for throughput,
@@ -91,7 +91,7 @@ def coldstart(work: Path, prepared: dict, sizes: dict) -> dict:
 # 2. Throughput -----------------------------------------------------------------
 
 def decode_ceiling(photos: list[Path], threads: int, size: int = 64) -> float:
-    from scorer.decode import decode_rgb, read_photo
+    from scorer.photos.decode import decode_rgb, read_photo
 
     def one(path: Path) -> None:
         decode_rgb(read_photo(path).data, size)
@@ -106,7 +106,7 @@ def naive(photos: list[Path], model: Path) -> float:
     """Full-size imread, resize, one photo per interpreter call, one thread."""
     import cv2
 
-    from scorer.runtime import Model
+    from scorer.model.runtime import Model
 
     scorer = Model(model, threads=1)
     size = scorer.size
@@ -132,8 +132,8 @@ def batch_score_rate(photos: list[Path], model: Path, threads: int, out: Path,
 def model_seconds(photos: list[Path], model: Path) -> float:
     """I: seconds per photo of the model alone (batches of 32, one interpreter thread,
     the kernels batch-score chooses), on decoded photos."""
-    from scorer.decode import decode_rgb, read_photo
-    from scorer.runtime import Model
+    from scorer.model.runtime import Model
+    from scorer.photos.decode import decode_rgb, read_photo
 
     scorer = Model(model, threads=1)
     pixels = np.stack([decode_rgb(read_photo(p).data, scorer.size) for p in photos[:256]])
@@ -159,7 +159,7 @@ def _throughput_on(photos: list[Path], model: Path, work: Path, sizes: dict) -> 
     """batch-score against decoding alone (T/D) and the pipeline, decoding plus the
     model's own work (T/(D+I)), D and I measured alone in the same run, at the model's
     input size and with the kernels batch-score chooses."""
-    from scorer.runtime import Model
+    from scorer.model.runtime import Model
 
     loaded = Model(model, threads=1)
     size = loaded.size
@@ -211,7 +211,7 @@ def _throughput_on(photos: list[Path], model: Path, work: Path, sizes: dict) -> 
 # 3. Models ------------------------------------------------------------------------
 
 def models(work: Path, prepared: dict, sizes: dict) -> dict:
-    from scorer.card import Target
+    from scorer.model.card import Target
 
     root = prepared["models"]
     target = Target(**json.loads((root / "target.json").read_text()))
@@ -246,7 +246,7 @@ def models(work: Path, prepared: dict, sizes: dict) -> dict:
 def _shipped(work: Path, prepared: dict, sizes: dict) -> dict:
     """The shipped default model's cost beside the trained exports: its size and time per
     photo under each runtime and kernels, on the same photos (no Keras model to compare)."""
-    from scorer.card import read_card
+    from scorer.model.card import read_card
 
     path = prepared["default"]
     card = read_card(path)
@@ -279,7 +279,7 @@ def _start_daemon(inbox: Path, out: Path, model: Path, log: Path) -> subprocess.
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
-    """The CSV's rows by column name (scorer/ledger.py defines the columns)."""
+    """The CSV's rows by column name (scorer/ledger/ledger.py defines the columns)."""
     import csv
 
     with open(out, newline="", encoding="utf-8-sig") as handle:
@@ -361,7 +361,7 @@ def watcher(work: Path, prepared: dict, sizes: dict) -> dict:
 # 5. Training ----------------------------------------------------------------------------
 
 def training(work: Path, prepared: dict, sizes: dict) -> dict:
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     result = {}
     for n in sizes["train_sizes"]:
@@ -381,8 +381,8 @@ def training(work: Path, prepared: dict, sizes: dict) -> dict:
 def cost_against_decode(work: Path, prepared: dict, sizes: dict, model: Path) -> dict:
     """The default recipe's model: its time per photo under each runtime and kernels, beside
     the time to decode a phone photo at its input size, measured side by side in one run."""
-    from scorer.card import read_card
-    from scorer.decode import decode_rgb, read_photo
+    from scorer.model.card import read_card
+    from scorer.photos.decode import decode_rgb, read_photo
 
     size = read_card(model).height
     photos = prepared["photos"][: sizes["photos"]]

@@ -26,7 +26,7 @@ def lite(model: str, photo: str, out: str) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from scorer.decode import load_photo
+    from scorer.photos.decode import load_photo
 
     interpreter = tf.lite.Interpreter(model_path=model)
     interpreter.allocate_tensors()
@@ -44,8 +44,8 @@ def keras_predict(model: str, photo: str, out: str) -> None:
     import keras
     import numpy as np
 
-    import trainer.layers  # noqa: F401  (registers the custom layers for loading)
-    from scorer.decode import load_photo
+    import trainer.networks.layers  # noqa: F401  (registers the custom layers for loading)
+    from scorer.photos.decode import load_photo
 
     network = keras.models.load_model(model)
     size = int(network.input_shape[1])
@@ -65,14 +65,14 @@ def prepare(work: str, n: int, epochs: int, members: int = 3) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from scorer.card import Target, write_card
-    from trainer.card import build_card
-    from trainer.data import load_dataset, load_pixels
-    from trainer.ensemble import average
-    from trainer.export import export_int8, representative_set
-    from trainer.recipe import PIXEL_SCALE, FitOptions
-    from trainer.synth import make_synthetic
-    from trainer.train import split_indices, train
+    from scorer.model.card import Target, write_card
+    from trainer.core.recipe import PIXEL_SCALE, FitOptions
+    from trainer.data.layouts import load_dataset, load_pixels
+    from trainer.data.synth import make_synthetic
+    from trainer.export.card import build_card
+    from trainer.export.int8 import export_int8, representative_set
+    from trainer.fitting.train import split_indices, train
+    from trainer.networks.ensemble import average
 
     root = Path(work)
     data = root / "synth"

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import typer
 
-from . import __version__
-from .cliutil import CONTEXT_SETTINGS, add_version, run_app
-from .errors import SpeError
-from .ledger import Ledger
-from .logsetup import LEVELS, set_up_logging
-from .runtime import KERNELS, MIN_FAST_SPEEDUP, RUNTIMES, Model, kernels_reason
-from .settings import (
+from scorer import __version__
+from scorer.commands.cliutil import CONTEXT_SETTINGS, add_version, run_app
+from scorer.commands.logsetup import LEVELS, set_up_logging
+from scorer.commands.settingsfile import ConfigOption
+from scorer.core.errors import SpeError
+from scorer.core.settings import (
     BATCH_SIZE,
     CLUSTER_THREADS,
     DEFAULT_CROPS,
@@ -42,7 +41,9 @@ from .settings import (
     SETTLE_SECONDS,
     Scoring,
 )
-from .settingsfile import ConfigOption
+from scorer.ledger.ledger import Ledger
+from scorer.model import cardtext
+from scorer.model.runtime import KERNELS, MIN_FAST_SPEEDUP, RUNTIMES, Model
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
@@ -56,8 +57,8 @@ add_version(app, "spe", __version__)
 # Options with a fixed set of values, typed as the set (from its one definition): the
 # help shows [auto|exact|fast], a shell completes them, click refuses anything else.
 if TYPE_CHECKING:
-    from .pageviews import PageViews
-    from .rank import Ranking
+    from scorer.commands.pageviews import PageViews
+    from scorer.commands.rank import Ranking
 
     RuntimeName: TypeAlias = str
     KernelsName: TypeAlias = str
@@ -86,7 +87,7 @@ def _finite(value: float | None) -> float | None:
 
 
 def ranged(name: str) -> dict[str, Any]:
-    """A numeric option's bounds from the one table (scorer/settings.py LIMITS); a float
+    """A numeric option's bounds from the one table (scorer/core/settings.py LIMITS); a float
     option must be finite too."""
     low, high = LIMITS[name]
     if isinstance(low, float):
@@ -134,7 +135,7 @@ def fail(message: str, code: int = 2) -> None:
 def given_paths(paths: list[str], null: bool, recursive: bool) -> list[str]:
     """The paths typed (``-``: those on standard input); one that matches nothing is a
     usage error, before the model loads or the CSV is touched."""
-    from .discover import missing_inputs
+    from scorer.photos.discover import missing_inputs
 
     paths = read_stdin_paths(paths, null)
     missing = missing_inputs(paths, recursive)
@@ -160,7 +161,9 @@ def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
 def tried_model(model: Path | None, settings: Scoring) -> Model:
     """The model at ``model`` once it has loaded and answered in a child process (the
     daemon's start and SIGHUP); ModelError (a SpeError) otherwise."""
-    from .modeltrial import try_model  # the daemon's; not imported at every command's start
+    from scorer.model.modeltrial import (
+        try_model,  # the daemon's; not imported at every command's start
+    )
 
     try_model(model, settings.runtime, settings.kernels)
     return Model(model, runtime=settings.runtime, threads=settings.interpreter_threads,
@@ -196,7 +199,7 @@ def batch_score(
     config: Path | None = ConfigOption,
 ) -> None:
     """Score photos into a CSV: predicted likes and percentile among your posts."""
-    from .batch import batch_score as run
+    from scorer.commands.batch import batch_score as run
 
     settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
                                     batch_size=batch_size, max_pixels=max_pixels,
@@ -240,14 +243,14 @@ def rank(
     config: Path | None = ConfigOption,
 ) -> None:
     """Which of these to post? The photos ranked by predicted likes, best first."""
-    from .rank import as_json, table
-    from .rank import rank as run
+    from scorer.commands.rank import as_json, table
+    from scorer.commands.rank import rank as run
 
     settings = Scoring.from_options(max_memory, threads=threads, max_pixels=max_pixels,
                                     runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
     if html_out is not None:  # before any work: never a page over a photo of the person's
-        from .report import check_page_target
+        from scorer.commands.report import check_page_target
 
         try_or_fail(check_page_target, html_out)
     loaded = load_model(model, settings)
@@ -257,7 +260,7 @@ def rank(
                       settings=settings, views=views)
         said_empty(ranking, html_out)
         if html_out is not None:
-            from .report import write_html
+            from scorer.commands.report import write_html
 
             write_html(ranking, loaded.card, html_out)
     except SpeError as exc:
@@ -283,8 +286,8 @@ def try_or_fail(check: Callable[[Path], None], path: Path) -> None:
 
 def said_empty(ranking: Ranking, html_out: Path | None) -> None:
     """Folders with no photo are said; a page with no photo on it is not written."""
-    from .discover import no_photos_line
-    from .text import one_line
+    from scorer.core.text import one_line
+    from scorer.photos.discover import no_photos_line
 
     for folder in ranking.empty:
         typer.echo(f"spe: {no_photos_line(one_line(folder))}", err=True)
@@ -295,7 +298,7 @@ def said_empty(ranking: Ranking, html_out: Path | None) -> None:
 def page_views(loaded: Model, page: bool, json_out: bool, crops: int) -> PageViews | None:
     """What rank makes of each photo from its one decode: crops and map (--html, --json;
     none with ``crops`` 0) and the page's thumbnail; None when only scores are wanted."""
-    from .pageviews import PageViews
+    from scorer.commands.pageviews import PageViews
 
     insights = (page or json_out) and crops > 0
     if not (insights or page):
@@ -336,8 +339,8 @@ def cluster_score(
     config: Path | None = ConfigOption,
 ) -> None:
     """Score an archive on a Ray cluster into a folder of partitions (the cluster extra)."""
-    from .cluster import ClusterOptions
-    from .cluster import cluster_score as run
+    from scorer.cluster.driver import ClusterOptions
+    from scorer.cluster.driver import cluster_score as run
     settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
                                     max_pixels=max_pixels, runtime=runtime, kernels=kernels)
     paths = given_paths(paths, null, recursive)
@@ -361,7 +364,7 @@ def cluster_merge(
                                             "(written whole)."),
 ) -> None:
     """Join cluster-score's partitions (CSV or Parquet) into one scores CSV."""
-    from .partitions import merge_into
+    from scorer.ledger.partitions import merge_into
 
     try:
         rows = merge_into(folder, out)
@@ -388,8 +391,6 @@ def info(model: Path | None = ModelOption, runtime: RuntimeName = RuntimeOption,
         return
     card = loaded.card
     dist = card.likes
-    metrics = card.metrics.get("validation", {})
-    distilled = card.training.get("distilled_from")
     lines = [
         f"model:         {loaded.path}",
         f"card:          {loaded.card.path}",
@@ -401,25 +402,18 @@ def info(model: Path | None = ModelOption, runtime: RuntimeName = RuntimeOption,
         f"trained:       {card.created_at} by trainer "
         f"{card.trainer_version} on {dist['n']} photos (likes {dist['min']:.0f} "
         f"to {dist['max']:.0f}, median {dist['median']:.0f})",
+        *(f"{name + ':':<15}{figures}" for name, figures in cardtext.validation(card)),
     ]
-    for name in ("keras", "int8", "mean baseline"):
-        if name in metrics:
-            m = metrics[name]
-            lines.append(f"{name + ':':<15}MAE {m['mae']:.1f}, RMSE {m['rmse']:.1f}, "
-                         f"Spearman {m['spearman']:.3f} on {metrics.get('n', '?')} "
-                         "validation photos" + (" (the teacher's)" if distilled else ""))
-    if card.expected_quality:
-        q = card.expected_quality["spearman"]
-        lines.append(f"expected:      Spearman {q['mean']:.3f} ± {q['std']:.3f} "
-                     f"(cross-validated; members {(card.cost or {}).get('members', 1)})"
+    expected, distilled, backbone = (cardtext.quality(card), cardtext.distilled(card),
+                                     cardtext.backbone(card))
+    if expected:
+        members = card.running_cost.members if card.running_cost else 1
+        lines.append(f"expected:      {expected} (cross-validated; members {members})"
                      + (" of the teacher" if distilled else ""))
     if distilled:
-        lines.append(f"distilled:     from {distilled.get('teacher_file')} "
-                     f"({distilled.get('teacher')}), which it follows with Spearman "
-                     f"{distilled.get('spearman_with_teacher', float('nan')):.3f} on "
-                     f"{distilled.get('check_photos')} photos it did not train on")
-    if card.backbone_summary:
-        lines.append(f"backbone:      {card.backbone_summary}")
+        lines.append(f"distilled:     {distilled}")
+    if backbone:
+        lines.append(f"backbone:      {backbone}")
     if card.note:
         lines.append(f"note:          {card.note}")
     typer.echo("\n".join(lines))
@@ -428,10 +422,10 @@ def info(model: Path | None = ModelOption, runtime: RuntimeName = RuntimeOption,
 def kernels_line(loaded: Model) -> str:
     """Which kernels run, and what the card measured of the fast ones on this runtime."""
     kind = "fast (XNNPACK)" if loaded.kernels == "fast" else "exact (built-in)"
-    measured = (loaded.card.kernels or {}).get(loaded.runtime)
-    if not measured:
+    reason = cardtext.kernels(loaded.card).get(loaded.runtime)
+    if not reason:
         return f"{kind}; the card has no measurement of the fast kernels on {loaded.runtime}"
-    return f"{kind}; fast kernels {kernels_reason(measured)}"
+    return f"{kind}; fast kernels {reason}"
 
 
 @app.command()
@@ -468,7 +462,7 @@ def watch(
     config: Path | None = ConfigOption,
 ) -> None:
     """Score every photo dropped into INBOX, exactly once, until stopped (a daemon)."""
-    from .watch import Watcher, WatchOptions
+    from scorer.watch.loop import Watcher, WatchOptions
 
     set_up_logging(log_level)
     _check_watch_folders(inbox, processed, failed)

@@ -46,7 +46,7 @@ def spe_train(*args: str, cwd: Path | None = None, timeout: float = 600,
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     out = tmp_path_factory.mktemp("synth300")
     make_synthetic(out, n=300, seed=0)
@@ -56,7 +56,7 @@ def synth_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def burst(tmp_path_factory) -> list[Path]:
     """500 distinct synthetic photos."""
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     folder = tmp_path_factory.mktemp("burst")
     make_synthetic(folder, n=500, seed=21)

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from scorer.csvformat import COLUMNS
+from scorer.ledger.csvformat import COLUMNS
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

@@ -43,7 +43,7 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 TINY_MODEL = """
 import sys, numpy as np, keras
 from pathlib import Path
-from trainer.export import export_int8
+from trainer.export.int8 import export_int8
 size, outputs = int(sys.argv[2]), int(sys.argv[3])
 inputs = keras.Input((size, size, 3))
 x = keras.layers.GlobalAveragePooling2D()(inputs)

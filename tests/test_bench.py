@@ -28,8 +28,8 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
                                          "tf.lite, shipped model"}
     assert results["coldstart"]["tf.lite, shipped model"]["spe_speedup"] > 0
     throughput = results["throughput"]
-    from scorer.card import read_card
-    from scorer.runtime import default_model_path
+    from scorer.model.card import read_card
+    from scorer.model.runtime import default_model_path
 
     # At the shipped model's own input size (the decode depends on it).
     assert throughput["input"] == read_card(default_model_path()).height

@@ -37,12 +37,12 @@ def test_rank_out_writes_one_row_for_identical_copies(tmp_path, burst):
 BOUNDED = """
 import sys
 from pathlib import Path
-import scorer.engine as engine_module
-from scorer.engine import Engine
-from scorer.settings import Scoring
-from scorer.ledger import Ledger
-from scorer.runtime import Model
-engine_module.FIRST_OK_KEPT = 3
+import scorer.scoring.copies as copies
+from scorer.scoring.engine import Engine
+from scorer.core.settings import Scoring
+from scorer.ledger.ledger import Ledger
+from scorer.model.runtime import Model
+copies.FIRST_OK_KEPT = 3
 ledger = Ledger(Path(sys.argv[1]))
 engine = Engine(Model(), ledger, Scoring(threads=1))
 for outcomes in engine.score_all(sys.argv[2:]):

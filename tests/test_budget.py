@@ -1,4 +1,4 @@
-"""scorer/budget.py in-process: what a decode costs, and the budget's waiting and refusing."""
+"""scorer/photos/budget.py: what a decode costs, and the budget's waiting and refusing."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import time
 
 import pytest
 
-from scorer.budget import BYTES_PER_DECODED_PIXEL, COEFFICIENT_BYTES, MemoryBudget, decode_cost
-from scorer.errors import PhotoError
-from scorer.header import Header
+from scorer.core.errors import PhotoError
+from scorer.photos.budget import (
+    BYTES_PER_DECODED_PIXEL,
+    COEFFICIENT_BYTES,
+    MemoryBudget,
+    decode_cost,
+)
+from scorer.photos.header import Header
 
 
 @pytest.mark.parametrize("header, scale, expected", [

@@ -1,4 +1,4 @@
-"""scorer/card.py in-process: the target transforms (a table), percentiles, the card's checks."""
+"""scorer/model/card.py: the target transforms (a table), percentiles, the card's checks."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from scorer.card import TRANSFORMS, Target, percentile_of, read_card
-from scorer.errors import ModelError
-from scorer.runtime import default_model_path
+from scorer.core.errors import ModelError
+from scorer.model.card import TRANSFORMS, Target, percentile_of, read_card
+from scorer.model.runtime import default_model_path
 
 LIKES = np.array([0.0, 3, 10, 10, 40, 120, 900])
 

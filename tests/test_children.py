@@ -47,10 +47,10 @@ def test_the_daemons_model_trial_ignores_code_in_its_working_directory(tmp_path)
 TRAINER = """
 import os, sys
 import numpy as np
-from scorer.runtime import default_model_path
-from trainer.errors import WeightsError
-from trainer.export import run_exported
-from trainer.weights import MOBILENET_V2, load_weights
+from scorer.model.runtime import default_model_path
+from trainer.core.errors import WeightsError
+from trainer.export.int8 import run_exported
+from trainer.networks.weights import MOBILENET_V2, load_weights
 outputs = run_exported(default_model_path(), np.zeros((2, 160, 160, 3), np.uint8))
 print("runtimes", *sorted(outputs))
 try:
@@ -61,7 +61,7 @@ except WeightsError as exc:
 
 
 def test_the_trainers_children_ignore_code_in_its_working_directory(tmp_path):
-    """The export's runs under each runtime (scorer.npy) and pip (the weights' download,
+    """The export's runs under each runtime (scorer.model.npy) and pip (the weights' download,
     offline here so that it fails at once) as children of a trainer started where a
     planted scorer/ and pip/ lie. The trainer itself is started isolated (-I), as an
     installed console script is: only its children are under test."""

@@ -123,6 +123,7 @@ def assert_whole(part: Path) -> int:
     return len(rows) - 1
 
 
+@pytest.mark.slow  # 20-50 s each on a real Ray cluster: the full suite's
 def test_rows_equal_batch_score_in_csv_and_parquet(archive, reference, ray_address, tmp_path):
     for fmt in ("csv", "parquet"):
         parts = tmp_path / fmt
@@ -156,6 +157,7 @@ def actor_pids() -> list[int]:
     return pids
 
 
+@pytest.mark.slow  # 20-50 s each on a real Ray cluster: the full suite's
 def test_a_worker_killed_mid_run_costs_a_retry_not_a_row(archive, reference, ray_address,
                                                          tmp_path):
     parts = tmp_path / "parts"
@@ -178,6 +180,7 @@ def test_a_worker_killed_mid_run_costs_a_retry_not_a_row(archive, reference, ray
     assert len(part_files(parts)) == 101
 
 
+@pytest.mark.slow  # 20-50 s each on a real Ray cluster: the full suite's
 def test_the_driver_killed_then_run_again_adds_exactly_the_missing_rows(
         archive, reference, ray_address, tmp_path):
     parts = tmp_path / "parts"
@@ -237,6 +240,7 @@ def slow_photos(folder: Path, n: int) -> None:
                     [cv2.IMWRITE_PNG_COMPRESSION, 1])
 
 
+@pytest.mark.slow  # 20-50 s each on a real Ray cluster: the full suite's
 def test_a_partition_whose_worker_keeps_dying_is_left_for_the_next_run(ray_address, tmp_path):
     """A worker killed at every try of the same partition (as a photo that crashes the
     decoder would): after 4 tries the run reports it, writes nothing half, and exits 1;

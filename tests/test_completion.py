@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scorer.completion import CompletionTracker
+from scorer.watch.completion import CompletionTracker
 
 
 class World:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from scorer.crops import SHAPES, SIZES, candidates, occluded
+from scorer.photos.crops import SHAPES, SIZES, candidates, occluded
 from tests.conftest import SAMPLES, spe
 
 

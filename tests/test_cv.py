@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import spe_train
-from trainer.baselines import FEATURES, image_statistics
-from trainer.cv import fold_indices, verdict
-from trainer.metrics import pairwise_accuracy, same_quartile
+from trainer.core.metrics import pairwise_accuracy, same_quartile
+from trainer.fitting.baselines import FEATURES, image_statistics
+from trainer.fitting.cv import fold_indices, verdict
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_image_statistics_see_brightness_and_symmetry():
 
 
 def test_ridge_sentence_weighs_the_gap_against_the_fold_spread():
-    from trainer.folds import ridge_sentence
+    from trainer.fitting.folds import ridge_sentence
 
     def summary(cnn, cnn_std, ridge, ridge_std):
         return {"cnn": {"spearman": {"mean": cnn, "std": cnn_std}},
@@ -103,7 +103,7 @@ def test_ridge_sentence_weighs_the_gap_against_the_fold_spread():
 
 @pytest.mark.parametrize("transform", ["raw", "log1p", "standardize", "log1p-std"])
 def test_target_transforms_round_trip(transform):
-    from scorer.card import Target
+    from scorer.model.card import Target
 
     likes = np.array([0.0, 3.0, 40.0, 512.0, 12000.0])
     target = Target.fit(transform, likes)
@@ -115,7 +115,7 @@ def test_target_transforms_round_trip(transform):
 
 
 def test_percentiles_midpoint_of_ties():
-    from scorer.card import percentile_of
+    from scorer.model.card import percentile_of
 
     grid = [float(v) for v in np.percentile(np.arange(1, 102), np.arange(101))]
     # 51 is the 50th percentile exactly: it counts half below and half at.
@@ -127,7 +127,7 @@ def test_percentiles_midpoint_of_ties():
 def test_percentiles_are_interpolated_between_training_likes():
     """Before, 650.1, 655.7 and 661.3 likes all read "percentile 87" (one step for the whole
     gap between two training likes)."""
-    from scorer.card import percentile_of
+    from scorer.model.card import percentile_of
 
     grid = [float(v) for v in np.percentile(np.arange(1, 102), np.arange(101))]
     between = percentile_of(np.array([51.25, 51.5, 51.75]), grid)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import SAMPLES
 from trainer.cli import app
-from trainer.data import load_dataset
+from trainer.data.layouts import load_dataset
 
 runner = CliRunner()
 
@@ -153,8 +153,8 @@ def test_fit_help_lists_exactly_the_tables_entries():
     """Networks and recipes are tables: the CLI's help and validation come from them."""
     import re
 
-    from trainer.model import NETWORKS
-    from trainer.recipe import RECIPES
+    from trainer.core.recipe import RECIPES
+    from trainer.networks.model import NETWORKS
 
     result = runner.invoke(app, ["fit", "--help-all"], terminal_width=400,
                            env={"COLUMNS": "400", "NO_COLOR": "1"})

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scorer.decode import decode_rgb, load_photo, read_photo, reduced_flag
-from scorer.errors import PhotoError
-from scorer.header import read_header
+from scorer.core.errors import PhotoError
+from scorer.photos.decode import decode_rgb, load_photo, read_photo, reduced_flag
+from scorer.photos.header import read_header
 from tests.conftest import SAMPLES
 from tests.helpers import png_header
 
@@ -114,7 +114,7 @@ def test_file_system_errors_are_one_line(tmp_path):
 
 def test_trainer_and_scorer_see_identical_pixels(synth_dir):
     """The trainer's loader and the scorer's engine path give the same array."""
-    from trainer.data import load_dataset, load_pixels
+    from trainer.data.layouts import load_dataset, load_pixels
 
     dataset = load_dataset(synth_dir)
     dataset.samples = dataset.samples[:20]

@@ -1,4 +1,4 @@
-"""scorer/engine.py: one engine, the real starter model, real photos, each policy.
+"""scorer/scoring/engine.py: one engine, the real starter model, real photos, each policy.
 
 The engine runs in a child process (a TFLite runtime cannot load in a process
 that has imported TensorFlow, as other tests' modules do); the script prints
@@ -16,10 +16,10 @@ from tests.conftest import SAMPLES
 
 SCRIPT = r"""
 import json, sys
-from scorer.engine import Engine
-from scorer.ledger import Ledger
-from scorer.runtime import Model
-from scorer.settings import BATCH, RANK, WATCH, Policy, Scoring
+from scorer.scoring.engine import Engine
+from scorer.ledger.ledger import Ledger
+from scorer.model.runtime import Model
+from scorer.core.settings import BATCH, RANK, WATCH, Policy, Scoring
 
 photos, gone = sys.argv[1:-1], sys.argv[-1]
 model, ledger = Model(), Ledger(None, stdout=False)

@@ -1,4 +1,4 @@
-"""scorer/errors.py: one line per error, and one errno table for photos, folders and the CSV."""
+"""scorer/core/errors.py: one line per error, one errno table for photos, folders and the CSV."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import errno
 
 import pytest
 
-from scorer.discover import folder_reason
-from scorer.errors import OS_REASONS, SpeError, os_reason
+from scorer.core.errors import OS_REASONS, SpeError, os_reason
+from scorer.photos.discover import folder_reason
 
 
 @pytest.mark.parametrize("code, words", sorted(OS_REASONS.items()))

@@ -8,7 +8,7 @@ import time
 import pytest
 from watchdog import events as wd
 
-from scorer.events import EVENT_KINDS, start_observer, translate
+from scorer.watch.events import EVENT_KINDS, start_observer, translate
 
 
 @pytest.mark.parametrize("event, expected", [

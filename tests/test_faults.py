@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.fault, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def burst(tmp_path_factory) -> list[Path]:
     """500 distinct synthetic photos."""
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     folder = tmp_path_factory.mktemp("burst")
     make_synthetic(folder, n=500, seed=21)

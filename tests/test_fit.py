@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scorer.runtime import kernels_reason
+from scorer.model.runtime import kernels_reason
 from tests.conftest import spe, spe_train
 
 # One group with the other users of the trained_model fixture, so that it is trained once.
@@ -30,7 +30,7 @@ def test_synth_writes_notebook_layout(tmp_path):
 
 def test_synth_likes_follow_the_planted_rule(synth_dir):
     """Brighter, more colourful pictures get more likes: the rule is visible in pixels."""
-    from trainer.data import load_dataset, load_pixels
+    from trainer.data.layouts import load_dataset, load_pixels
 
     dataset = load_dataset(synth_dir)
     pixels = load_pixels(dataset, 64).astype(np.float64)
@@ -43,8 +43,8 @@ def test_synth_records_what_it_planted(synth_dir):
     """planted.csv gives back every photo's likes through the documented rule."""
     import csv
 
-    from trainer.data import load_dataset
-    from trainer.synth import likes_rule
+    from trainer.data.layouts import load_dataset
+    from trainer.data.synth import likes_rule
 
     with open(synth_dir / "planted.csv", newline="") as handle:
         planted = {row["filename"]: row for row in csv.DictReader(handle)}
@@ -64,8 +64,8 @@ def test_every_rule_of_the_family_records_what_it_planted(rule, tmp_path):
     and every weighted property actually varies."""
     import csv
 
-    from trainer.data import load_dataset
-    from trainer.synth import RULES, make_synthetic
+    from trainer.data.layouts import load_dataset
+    from trainer.data.synth import RULES, make_synthetic
 
     make_synthetic(tmp_path, n=40, seed=5, rule=rule)
     with open(tmp_path / "planted.csv", newline="") as handle:
@@ -81,7 +81,7 @@ def test_every_rule_of_the_family_records_what_it_planted(rule, tmp_path):
 
 def test_synth_rules_differ(tmp_path):
     """The same seed under two rules gives different pictures and different likes."""
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     classic = make_synthetic(tmp_path / "c", n=20, seed=1, rule="classic")
     texture = make_synthetic(tmp_path / "t", n=20, seed=1, rule="texture")
@@ -151,8 +151,8 @@ def _better_model_at(out: Path, trained_model: Path, data: Path | None) -> dict:
     lists that folder's photos as its own (trained on the same photos)."""
     import shutil
 
-    from trainer.card import photo_hashes
-    from trainer.data import load_dataset
+    from trainer.data.layouts import load_dataset
+    from trainer.export.card import photo_hashes
 
     shutil.copy(trained_model, out)
     card = json.loads(trained_model.with_suffix(".json").read_text())
@@ -172,7 +172,7 @@ def test_fit_keeps_a_better_model_on_the_same_photos_and_the_new_one_beside(trai
     """An existing model that measured better on the same photos stays, byte for byte; the
     new one is not thrown away but kept as NAME.refused.tflite (named in the error);
     --force replaces it."""
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     data = tmp_path / "data"
     make_synthetic(data, n=60, seed=7)
@@ -205,7 +205,7 @@ def test_fit_over_a_model_of_other_photos_is_refused_before_any_training(trained
                                                                           tmp_path):
     """Figures measured on other photos do not compare: refused at the start, with the
     reason and the way out, nothing written; --force replaces it without comparing."""
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     data = tmp_path / "data"
     make_synthetic(data, n=60, seed=7)
@@ -229,7 +229,7 @@ def test_fit_over_a_model_of_other_photos_is_refused_before_any_training(trained
 
 RUN_BOTH = """
 import sys, numpy as np
-from scorer.runtime import Model
+from scorer.model.runtime import Model
 pixels = np.load(sys.argv[2])
 print(*[float(v) for v in Model(sys.argv[1], runtime=sys.argv[3], kernels="exact")
         .predict(pixels)])
@@ -237,7 +237,7 @@ print(*[float(v) for v in Model(sys.argv[1], runtime=sys.argv[3], kernels="exact
 
 
 def test_exported_model_gives_same_outputs_in_both_runtimes(trained_model, synth_dir, tmp_path):
-    from trainer.data import load_dataset, load_pixels
+    from trainer.data.layouts import load_dataset, load_pixels
 
     dataset = load_dataset(synth_dir)
     np.save(tmp_path / "px.npy", load_pixels(dataset, 64)[:64])
@@ -301,7 +301,7 @@ def test_fit_with_only_tflite_runtime_installed(tmp_path):
     a package of that name on PYTHONPATH that fails to import, exactly as a
     missing one does; the trainer's verifying subprocesses inherit it.
     """
-    from trainer.synth import make_synthetic
+    from trainer.data.synth import make_synthetic
 
     shim = tmp_path / "shim" / "ai_edge_litert"
     shim.mkdir(parents=True)

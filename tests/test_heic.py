@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scorer.decode import load_photo
+from scorer.photos.decode import load_photo
 from tests.conftest import REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
 

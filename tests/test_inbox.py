@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from scorer.inbox import Inbox
+from scorer.watch.inbox import Inbox
 
 
 @pytest.fixture

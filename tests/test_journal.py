@@ -1,4 +1,4 @@
-"""The decode journal beside the CSV (scorer/journal.py): read as untrusted, never
+"""The decode journal beside the CSV (scorer/ledger/journal.py): read as untrusted, never
 followed through a link, and keyed by the photo's bytes, not its name. The units on
 the module itself, then the real daemon.
 """
@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from scorer.journal import DecodeJournal, journal_path_for
+from scorer.ledger.journal import DecodeJournal, journal_path_for
 from tests.daemon import Daemon
 
 pytestmark = [pytest.mark.fault]

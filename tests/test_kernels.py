@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scorer.decode import load_photo
-from scorer.runtime import LOADERS, default_model_path
+from scorer.model.runtime import LOADERS, default_model_path
+from scorer.photos.decode import load_photo
 from tests.conftest import SAMPLES
 
 
@@ -53,7 +53,7 @@ def pixels(tmp_path_factory) -> Path:
 
 RUN = """
 import json, sys, numpy as np
-from scorer.runtime import Model
+from scorer.model.runtime import Model
 model = Model(sys.argv[1] or None, runtime=sys.argv[2], kernels=sys.argv[3])
 raw = model.predict_raw(np.load(sys.argv[4]))
 print(json.dumps({"raw": raw.tolist(), "step": model.output_step, "kernels": model.kernels}))
@@ -70,7 +70,7 @@ def predict(pixels_file, runtime: str, kernels: str, model: str = "") -> dict:
 
 
 def _likes(raw: np.ndarray) -> np.ndarray:
-    from scorer.card import read_card
+    from scorer.model.card import read_card
 
     return read_card(default_model_path()).target.inverse(raw)
 
@@ -156,7 +156,7 @@ def test_fast_kernels_differ_from_exact_only_as_the_card_says(pixels):
 
 
 def _card(kernels: dict | None, cost_ms: dict | None):
-    from scorer.card import ModelCard
+    from scorer.model.card import ModelCard
 
     raw = json.loads(default_model_path().with_suffix(".json").read_text())
     raw.pop("kernels", None)
@@ -182,7 +182,7 @@ SLOW = {"fast_max_steps": 0, "faster": False, "ms_fast": 23.0, "ms_exact": 22.0,
     (None, None, "auto", "litert"),  # nothing measured: the table's order
 ])
 def test_auto_takes_the_runtime_the_card_measured_faster(kernels, cost, setting, first):
-    from scorer.runtime import runtime_order
+    from scorer.model.runtime import runtime_order
 
     assert runtime_order(_card(kernels, cost), setting)[0] == first
 
@@ -190,13 +190,13 @@ def test_auto_takes_the_runtime_the_card_measured_faster(kernels, cost, setting,
 @pytest.mark.parametrize("ms_fast, ms_exact, faster", [(1.0, 1.5, True), (1.0, 1.49, False),
                                                         (2.49, 9.33, True), (23.2, 23.4, False)])
 def test_fast_kernels_must_be_one_and_a_half_times_as_fast(ms_fast, ms_exact, faster):
-    from scorer.runtime import fast_kernels_faster
+    from scorer.model.runtime import fast_kernels_faster
 
     assert fast_kernels_faster(ms_fast, ms_exact) is faster
 
 
 def test_the_reason_for_the_kernels_is_one_line():
-    from scorer.runtime import kernels_reason
+    from scorer.model.runtime import kernels_reason
 
     assert kernels_reason(FAST_OK).startswith("used by default: at most 2 int8 step(s)")
     far = kernels_reason(FAST_FAR)

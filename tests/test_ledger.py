@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from scorer.csvformat import COLUMNS, HEADER, Row, accepted_header
-from scorer.errors import OutputError
-from scorer.ledger import Ledger
-from scorer.text import neutralise
+from scorer.core.errors import OutputError
+from scorer.core.text import neutralise
+from scorer.ledger.csvformat import COLUMNS, HEADER, Row, accepted_header
+from scorer.ledger.ledger import Ledger
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scorer.csvformat import Row
-from scorer.known import index_path_for
-from scorer.ledger import Ledger
+from scorer.ledger.csvformat import Row
+from scorer.ledger.known import index_path_for
+from scorer.ledger.ledger import Ledger
 from tests.conftest import spe
 
 MODEL = "57e4f1e44af2"

@@ -58,8 +58,8 @@ def test_a_stray_quote_in_a_middle_row_costs_no_row(scored, cell, edit):
 
 
 def test_a_line_that_is_no_row_is_kept_and_reported_with_its_number(tmp_path, caplog):
-    from scorer.csvformat import HEADER
-    from scorer.ledger import Ledger
+    from scorer.ledger.csvformat import HEADER
+    from scorer.ledger.ledger import Ledger
 
     good = "2026-01-01T00:00:00.000Z,{},{},10.0,50.0,{},ok,\r\n"
     rows = [good.format(f"p{i}.jpg", f"{i:064x}", "m" * 12) for i in range(30)]

@@ -21,7 +21,7 @@ def ruff_on(filename: str, source: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("source", [
     "import tensorflow\n",
     "def f():\n    import keras\n    return keras\n",        # not even lazily
-    "from trainer.fit import fit\n",
+    "from trainer.fitting.fit import fit\n",
     "import tensorflow.lite as lite\n",
 ])
 def test_heavy_imports_under_scorer_fail_the_lint(source):

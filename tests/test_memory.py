@@ -171,11 +171,11 @@ def test_a_photo_that_kills_the_daemon_twice_gets_an_error_row(tmp_path, huge_ph
 WAITING_FOR_MEMORY = """
 import sys, time
 from pathlib import Path
-from scorer.engine import Engine
-from scorer.settings import Scoring
-from scorer.journal import DecodeJournal
-from scorer.ledger import Ledger
-from scorer.runtime import Model
+from scorer.scoring.engine import Engine
+from scorer.core.settings import Scoring
+from scorer.ledger.journal import DecodeJournal
+from scorer.ledger.ledger import Ledger
+from scorer.model.runtime import Model
 folder, photo = Path(sys.argv[1]), sys.argv[2]
 journal = DecodeJournal(folder / ".scores.csv.decoding")
 ledger = Ledger(folder / "scores.csv")
@@ -209,10 +209,10 @@ REDECODE_AFTER_SWAP = """
 import sys, threading, time
 from pathlib import Path
 import numpy as np
-from scorer.engine import Engine
-from scorer.settings import Scoring
-from scorer.ledger import Ledger
-from scorer.runtime import Model
+from scorer.scoring.engine import Engine
+from scorer.core.settings import Scoring
+from scorer.ledger.ledger import Ledger
+from scorer.model.runtime import Model
 folder, photo, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 ledger = Ledger(folder / "scores.csv")
 engine = Engine(Model(), ledger, Scoring(threads=1, max_memory=64 * 2**20))

@@ -76,7 +76,7 @@ def test_synth_help_says_what_each_rule_plants():
     from tests.conftest import spe_train
 
     text = " ".join(spe_train("synth", "--help").stdout.split())
-    assert "trainer/synth.py" not in text
+    assert "trainer/data/synth.py" not in text
     for words in ("classic: brightness", "texture: a subject's stripes", "harmony: colour"):
         assert words in text, text
 

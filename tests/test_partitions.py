@@ -1,4 +1,4 @@
-"""scorer/partitions.py in-process: names, whole writes, both formats read alike, the ledger."""
+"""scorer/ledger/partitions.py: names, whole writes, both formats read alike, the ledger."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from scorer.csvformat import Row
-from scorer.known import ok_key
-from scorer.partitions import (
+from scorer.ledger.csvformat import Row
+from scorer.ledger.known import ok_key
+from scorer.ledger.partitions import (
     existing_parts,
     ok_keys,
     part_name,

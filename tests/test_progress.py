@@ -7,7 +7,7 @@ import pty
 
 import pytest
 
-from scorer.progress import Progress, time_left
+from scorer.core.progress import Progress, time_left
 
 
 @pytest.mark.parametrize("remaining, rate, shown", [

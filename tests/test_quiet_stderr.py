@@ -10,7 +10,7 @@ import sys
 
 CLONES = r"""
 import os, sys, threading
-from scorer.runtime import Model
+from scorer.model.runtime import Model
 model = Model(kernels="fast")
 before = os.fstat(2).st_ino
 start = threading.Barrier(8)

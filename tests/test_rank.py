@@ -95,7 +95,7 @@ def test_the_html_page_in_a_real_browser(photos, tmp_path):
 
 
 # Runs spe in a process whose OpenCV counts its image decodes (the one decode path,
-# scorer.decode, calls cv2.imdecode once a photo; HEIC is not among these photos).
+# scorer.photos.decode, calls cv2.imdecode once a photo; HEIC is not among these photos).
 COUNTED = """
 import sys, cv2
 calls = []

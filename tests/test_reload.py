@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scorer.runtime import default_model_path
+from scorer.model.runtime import default_model_path
 from tests.daemon import Daemon
 
 # trained_model: one group with tests/test_fit.py, so that it is trained once.

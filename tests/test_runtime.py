@@ -1,12 +1,12 @@
-"""scorer/runtime.py in-process: the fast-kernel rule (a table), the runtime choice, errors."""
+"""scorer/model/runtime.py: the fast-kernel rule (a table), the runtime choice, errors."""
 
 from __future__ import annotations
 
 import pytest
 
-from scorer.card import read_card
-from scorer.errors import ModelError, UsageError
-from scorer.runtime import (
+from scorer.core.errors import ModelError, UsageError
+from scorer.model.card import read_card
+from scorer.model.runtime import (
     MAX_FAST_STEPS,
     MIN_FAST_SPEARMAN,
     MIN_FAST_SPEEDUP,

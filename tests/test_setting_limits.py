@@ -1,4 +1,4 @@
-"""Every numeric setting is checked for type and range at one place (scorer/settings.py
+"""Every numeric setting is checked for type and range at one place (scorer/core/settings.py
 LIMITS), from a flag, an SPE_* variable or the settings file alike: one line naming it,
 exit 2, before any work. Before: settle = nan scored half-written uploads, settle = inf
 never scored, rescan-interval = nan never rescanned, threads = 2**63-1 was a

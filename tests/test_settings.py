@@ -1,4 +1,4 @@
-"""scorer/settings.py: one owner per scoring setting, and every default defined once."""
+"""scorer/core/settings.py: one owner per scoring setting, and every default defined once."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from scorer import settings
-from scorer.settings import BATCH, DEFAULTS, MIB, RANK, WATCH, Scoring
+from scorer.core import settings
+from scorer.core.settings import BATCH, DEFAULTS, MIB, RANK, WATCH, Scoring
 from tests.conftest import REPO
 
 SETTINGS = ("threads", "model_threads", "batch_size", "max_pixels", "max_memory", "runtime",
             "kernels", "rescan_interval")
 # A setting given a literal default (a parameter's or a field's, annotated as every one
-# here is) anywhere but scorer/settings.py: ``threads: int = 2``, ``runtime: str = "auto"``.
+# here is) anywhere but scorer/core/settings.py: ``threads: int = 2``, ``runtime: str = "auto"``.
 # Calls that pass a value on purpose (``Model(path, threads=1)``) are not defaults.
 RESTATED = re.compile(rf"\b({'|'.join(SETTINGS)})\s*:[^=\n]+=\s*(\d|\"auto\")")
 
@@ -43,7 +43,7 @@ def test_no_scorer_module_restates_a_default():
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if RESTATED.search(line.split("#")[0]):
                 restated.append(f"{path.name}:{number}: {line.strip()}")
-    assert restated == [], "defaults belong in scorer/settings.py"
+    assert restated == [], "defaults belong in scorer/core/settings.py"
 
 
 def test_the_gate_would_see_a_restated_default():

@@ -55,7 +55,7 @@ def test_spe_info_says_what_the_starter_predicts_and_on_what_data():
 
 
 def test_the_datas_notice_ships_beside_the_starter():
-    from scorer.runtime import default_model_path
+    from scorer.model.runtime import default_model_path
 
     notice = default_model_path().with_name("LIVE_NOTICE.txt").read_text()
     assert "Copyright (c) 2015 The University of Texas at Austin" in notice

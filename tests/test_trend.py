@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import spe_train
-from trainer.data import DataError, load_dataset
-from trainer.metrics import spearman
-from trainer.synth import RULES, make_synthetic
-from trainer.trend import fit_trend
+from trainer.core.metrics import spearman
+from trainer.data.layouts import DataError, load_dataset
+from trainer.data.synth import RULES, make_synthetic
+from trainer.data.trend import fit_trend
 
 
 def _planted_likes(folder) -> np.ndarray:

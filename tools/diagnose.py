@@ -24,14 +24,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scorer.card import Target  # noqa: E402
-from trainer.baselines import RidgeBaseline  # noqa: E402
-from trainer.cv import fold_indices  # noqa: E402
-from trainer.data import load_dataset, load_pixels  # noqa: E402
-from trainer.metrics import regression_metrics  # noqa: E402
-from trainer.recipe import PIXEL_SCALE, FitOptions  # noqa: E402
-from trainer.synth import PLANTED, RULES  # noqa: E402
-from trainer.train import train  # noqa: E402
+from scorer.model.card import Target  # noqa: E402
+from trainer.core.metrics import regression_metrics  # noqa: E402
+from trainer.core.recipe import PIXEL_SCALE, FitOptions  # noqa: E402
+from trainer.data.layouts import load_dataset, load_pixels  # noqa: E402
+from trainer.data.synth import PLANTED, RULES  # noqa: E402
+from trainer.fitting.baselines import RidgeBaseline  # noqa: E402
+from trainer.fitting.cv import fold_indices  # noqa: E402
+from trainer.fitting.train import train  # noqa: E402
 
 
 def main() -> int:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.crops import SHAPES, candidates, insight_of
-from scorer.decode import decoding, read_photo
-from scorer.runtime import Model
+from scorer.model.runtime import Model
+from scorer.photos.crops import SHAPES, candidates, insight_of
+from scorer.photos.decode import decoding, read_photo
 
 THIRDS = (1 / 3, 2 / 3)
 

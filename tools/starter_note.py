@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from scorer.card import read_card
-from trainer.card_md import write_card_md
+from scorer.model.card import read_card
+from trainer.export.card_md import write_card_md
 
 NOTE = (
     "Starter model: spe-train fit's default recipe (a ridge on an ImageNet-trained "

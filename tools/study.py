@@ -21,14 +21,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from trainer.cv import cross_validate  # noqa: E402
-from trainer.recipe import RECIPES, FitOptions  # noqa: E402
-from trainer.synth import RULES, make_synthetic  # noqa: E402
+from trainer.core.recipe import RECIPES, FitOptions  # noqa: E402
+from trainer.data.synth import RULES, make_synthetic  # noqa: E402
+from trainer.fitting.cv import cross_validate  # noqa: E402
 
 # Round 3 uses 300 photos per rule (seed 301), 3 folds: what two cores allow for
 # eight recipes on three rules in one working session.
 PHOTOS, FOLDS, SEED = 300, 3, 301
-NEW = FitOptions()  # the defaults of trainer/recipe.py, one network per fold unless said
+NEW = FitOptions()  # the defaults of trainer/core/recipe.py, one network per fold unless said
 RUNS = {
     "mirror recipe (the defaults before issue 11)": FitOptions(**{**RECIPES["mirror"],
                                                                   "members": 1}),

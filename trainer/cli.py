@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias
 
 import typer
 
-from scorer.card import TARGET_TRANSFORMS, write_card
-from scorer.cliutil import CONTEXT_SETTINGS, add_version, run_app
-from scorer.errors import SpeError
-from scorer.ownfiles import write_file
-from scorer.runtime import KERNELS, RUNTIMES
-
-from . import __version__
-from . import fit as fit_module
-from . import recipe as defaults
-from .card_md import write_card_md
-from .errors import TrainerError, WorseModelError
+from scorer.commands.cliutil import CONTEXT_SETTINGS, add_version, run_app
+from scorer.core.errors import SpeError
+from scorer.core.ownfiles import write_file
+from scorer.model.card import TARGET_TRANSFORMS, write_card
+from scorer.model.runtime import KERNELS, RUNTIMES
+from trainer import __version__
+from trainer.core import recipe as defaults
+from trainer.core.errors import TrainerError, WorseModelError
+from trainer.export.card_md import write_card_md
+from trainer.fitting import fit as fit_module
 
 app = typer.Typer(
     help="Train the like-predicting CNN on your own photos and export it for `spe`.",
@@ -96,19 +95,19 @@ def _exit_statuses() -> Iterator[None]:
 
 
 def _rules() -> dict:
-    from .synth import RULES
+    from trainer.data.synth import RULES
 
     return RULES
 
 
 def _backbones() -> dict:
-    from .backbone import BACKBONES
+    from trainer.networks.backbone import BACKBONES
 
     return BACKBONES
 
 
 def _networks() -> dict:
-    from .model import NETWORKS
+    from trainer.networks.model import NETWORKS
 
     return NETWORKS
 
@@ -155,7 +154,7 @@ def synth(
 ) -> None:
     """Write a synthetic data set whose likes follow a planted rule (the notebook's layout,
     with planted.csv: what each picture holds)."""
-    from .synth import make_synthetic, refusal
+    from trainer.data.synth import make_synthetic, refusal
 
     if rule not in _rules():
         _fail(f"--rule {rule!r}: choose {', '.join(_rules())}")
@@ -172,7 +171,7 @@ def synth(
 
 def resolve_options(recipe: str, **given) -> defaults.FitOptions:
     """The recipe's values, with every option given on the command line on top."""
-    from .augment import parse_augment
+    from trainer.data.augment import parse_augment
 
     if recipe not in defaults.RECIPES:
         _fail(f"--recipe {recipe!r}: choose {', '.join(defaults.RECIPES)}")
@@ -416,7 +415,7 @@ def cv(
 ) -> None:
     """K-fold cross-validation of a training recipe (members averaged per fold, as fit
     exports them) against two baselines."""
-    from .cv import cross_validate
+    from trainer.fitting.cv import cross_validate
 
     options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, seed=seed,
                               img_size=img_size, backbone=backbone,
@@ -459,7 +458,7 @@ def distil(
     The student trains on the teacher's int8 answers for augmented views of the
     photos; a tenth of the photos is kept out to measure how closely it follows.
     """
-    from .distil import distil as run
+    from trainer.fitting.distil import distil as run
 
     with _exit_statuses():
         result, _ = run(teacher, data_dir, out, architecture=architecture, copies=copies,
@@ -483,7 +482,7 @@ def evaluate(
     """Metrics of an exported model on a data set, beside the training-mean baseline."""
     import json
 
-    from .evaluate import evaluate as run
+    from trainer.fitting.evaluate import evaluate as run
 
     with _exit_statuses():
         # The table is the data: standard output, unless --json puts JSON there alone.

@@ -14,7 +14,7 @@ TRAIN_EXTRA = ("tensorflow", "keras", "sklearn", "scipy", "matplotlib", "tflite_
 
 def main() -> None:
     try:
-        from .cli import main as run
+        from trainer.cli import main as run
 
         run()
     except ModuleNotFoundError as exc:

@@ -1,0 +1,1 @@
+"""`spe cluster-score`: the driver that chunks an archive, the Ray workers that score."""

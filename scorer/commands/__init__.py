@@ -1,0 +1,1 @@
+"""The commands behind scorer/cli.py: batch-score, rank and its page, settings files."""

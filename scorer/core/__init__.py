@@ -1,0 +1,1 @@
+"""What every part of the scorer shares: errors, settings, text, own files, children."""

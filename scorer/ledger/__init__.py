@@ -1,0 +1,1 @@
+"""The scores CSV as the ledger: format, touched files, known keys, journal, partitions."""

@@ -1,0 +1,1 @@
+"""The engine: decode on threads, predict in batches, append rows (every command's)."""

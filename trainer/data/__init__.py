@@ -1,0 +1,1 @@
+"""A person's photos and likes: the three layouts, the synthetic set, augmentation, trend."""

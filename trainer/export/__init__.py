@@ -1,0 +1,1 @@
+"""Export: int8 conversion and its checks, the gate, the card, NAME.md, the plots."""

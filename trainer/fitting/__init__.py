@@ -1,0 +1,1 @@
+"""Fitting: the pipelines, folds, cross-validation, baselines, distillation, evaluation."""

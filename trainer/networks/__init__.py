@@ -1,0 +1,1 @@
+"""Keras networks: from nothing, pretrained backbones and their weights, the ridge head."""
