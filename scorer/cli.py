@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import typer
 
 from scorer import __version__
-from scorer.commands.cliutil import CONTEXT_SETTINGS, add_version, run_app
+from scorer.commands.cliutil import (
+    CONTEXT_SETTINGS,
+    KernelsName,
+    RuntimeName,
+    add_version,
+    fail,
+    run_app,
+)
 from scorer.commands.logsetup import LEVELS, set_up_logging
 from scorer.commands.settingsfile import ConfigOption
 from scorer.core.errors import SpeError
@@ -43,7 +50,7 @@ from scorer.core.settings import (
 )
 from scorer.ledger.ledger import Ledger
 from scorer.model import cardtext
-from scorer.model.runtime import KERNELS, MIN_FAST_SPEEDUP, RUNTIMES, Model
+from scorer.model.runtime import MIN_FAST_SPEEDUP, Model
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
@@ -60,12 +67,9 @@ if TYPE_CHECKING:
     from scorer.commands.pageviews import PageViews
     from scorer.commands.rank import Ranking
 
-    RuntimeName: TypeAlias = str
-    KernelsName: TypeAlias = str
     FormatName: TypeAlias = str
     LevelName: TypeAlias = str
 else:
-    RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
     FormatName, LevelName = Literal[PARTITION_FORMATS], Literal[LEVELS]
 
 ModelOption = typer.Option(None, "--model", envvar="SPE_MODEL",
@@ -125,11 +129,6 @@ RecursiveOption = typer.Option(False, "--recursive", "-r", envvar="SPE_RECURSIVE
 NullOption = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default="off",
                           help="With -, the paths on standard input end with NUL bytes "
                                "(find -print0), not newlines.")
-
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"spe: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def given_paths(paths: list[str], null: bool, recursive: bool) -> list[str]:

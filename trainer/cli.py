@@ -9,11 +9,16 @@ from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias
 
 import typer
 
-from scorer.commands.cliutil import CONTEXT_SETTINGS, add_version, run_app
+from scorer.commands.cliutil import (
+    CONTEXT_SETTINGS,
+    RuntimeName,
+    add_version,
+    fail,
+    run_app,
+)
 from scorer.core.errors import SpeError
 from scorer.core.ownfiles import write_file
 from scorer.model.card import TARGET_TRANSFORMS, write_card
-from scorer.model.runtime import KERNELS, RUNTIMES
 from trainer import __version__
 from trainer.core import recipe as defaults
 from trainer.core.errors import TrainerError, WorseModelError
@@ -78,8 +83,7 @@ def _echo_for(quiet: bool):
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"spe-train: {message}", err=True)
-    raise typer.Exit(2)
+    fail(message, prog="spe-train")
 
 
 @contextlib.contextmanager
@@ -120,15 +124,12 @@ if TYPE_CHECKING:
     NetworkName: TypeAlias = str
     TargetName: TypeAlias = str
     RuleName: TypeAlias = str
-    RuntimeName: TypeAlias = str
-    KernelsName: TypeAlias = str
     FallbackName: TypeAlias = str
     PoolingName: TypeAlias = str
 else:
     RecipeName, RuleName = Literal[tuple(defaults.RECIPES)], Literal[tuple(_rules())]
     BackboneName, NetworkName = Literal[(*_backbones(), "none")], Literal[tuple(_networks())]
     TargetName = Literal[tuple(TARGET_TRANSFORMS)]
-    RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
     FallbackName = Literal["none", "ridge"]
     PoolingName = Literal[defaults.POOLINGS]
 

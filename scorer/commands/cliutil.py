@@ -7,12 +7,28 @@ reading stderr wants one line naming the problem, like every other spe error.
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeAlias
 
 import typer
 
+from scorer.model.runtime import KERNELS, RUNTIMES
+
 # -h as well as --help, on every command of both programs.
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+# The choices of --runtime and --kernels, as typer reads them (a Literal lists them in
+# --help and refuses others), for both programs; type checkers see plain strings.
+if TYPE_CHECKING:
+    RuntimeName: TypeAlias = str
+    KernelsName: TypeAlias = str
+else:
+    RuntimeName, KernelsName = Literal[RUNTIMES], Literal[KERNELS]
+
+
+def fail(message: str, code: int = 2, prog: str = "spe") -> NoReturn:
+    """One line on stderr, ``PROG: MESSAGE``, and exit with ``code`` (2: bad input)."""
+    typer.echo(f"{prog}: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def add_version(app: typer.Typer, prog: str, version: str) -> None:

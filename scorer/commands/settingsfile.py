@@ -17,12 +17,9 @@ from typing import Any
 
 import typer
 
+from scorer.commands.cliutil import fail
+
 MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few lines
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"spe: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _section(data: dict[str, Any], command: str, path: Path) -> dict[str, Any]:
@@ -30,7 +27,7 @@ def _section(data: dict[str, Any], command: str, path: Path) -> dict[str, Any]:
     shared = {k: v for k, v in data.items() if not isinstance(v, dict)}
     own = data.get(command, {})
     if not isinstance(own, dict):
-        _fail(f"{path}: [{command}] must be a table of settings")
+        fail(f"{path}: [{command}] must be a table of settings")
     return {**shared, **own}
 
 
@@ -44,23 +41,23 @@ def load_settings_file(ctx: typer.Context, param: typer.CallbackParam,
     try:
         data = tomllib.loads(_read_bounded(value).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        _fail(f"{value}: unreadable settings file ({getattr(exc, 'strerror', None) or exc})")
+        fail(f"{value}: unreadable settings file ({getattr(exc, 'strerror', None) or exc})")
     params = {str(p.name): p for p in ctx.command.params
               if p.name != "config" and p.param_type_name != "argument"}
     settings = {}
     for key, setting in _section(data, str(ctx.info_name), value).items():
         name = str(key).replace("-", "_")
         if name not in params:
-            _fail(f"{value}: unknown setting {key!r} (known: "
+            fail(f"{value}: unknown setting {key!r} (known: "
                   f"{', '.join(sorted(n.replace('_', '-') for n in params))})")
         wrong = _wrong_kind(params[name].type.name, setting)
         if wrong:
-            _fail(f"{value}: {key} = {setting!r}: {wrong}")
+            fail(f"{value}: {key} = {setting!r}: {wrong}")
         try:  # the type the option itself takes, so a bad value names the file and the key
             params[name].process_value(ctx, setting)
         except Exception as exc:  # noqa: BLE001 - click's own conversions raise several kinds
             reason = getattr(exc, "message", None) or str(exc)
-            _fail(f"{value}: {key} = {setting!r}: {reason}")
+            fail(f"{value}: {key} = {setting!r}: {reason}")
         settings[name] = setting
     ctx.default_map = {**(ctx.default_map or {}), **settings}
     return value
