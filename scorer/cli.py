@@ -51,6 +51,7 @@ from scorer.core.settings import (
 from scorer.ledger.ledger import Ledger
 from scorer.model import cardtext
 from scorer.model.runtime import MIN_FAST_SPEEDUP, Model
+from scorer.photos.discover import MAX_PATH_BYTES, missing_inputs, stdin_paths, with_stdin
 
 app = typer.Typer(
     help="Predict how many likes a photo will get, with a model trained on your own posts.",
@@ -132,29 +133,25 @@ NullOption = typer.Option(False, "-0", "--null", envvar="SPE_NULL", show_default
 
 
 def given_paths(paths: list[str], null: bool, recursive: bool) -> list[str]:
-    """The paths typed (``-``: those on standard input); one that matches nothing is a
-    usage error, before the model loads or the CSV is touched."""
-    from scorer.photos.discover import missing_inputs
+    """The paths typed (``-``: those on standard input, read whole: rank and the cluster
+    need them all); one that matches nothing is a usage error, before the model loads
+    or the CSV is touched."""
+    paths = checked_paths(paths, recursive)
+    return list(with_stdin(paths, stdin_paths(sys.stdin.buffer, null, _too_long)))
 
-    paths = read_stdin_paths(paths, null)
-    missing = missing_inputs(paths, recursive)
+
+def checked_paths(paths: list[str], recursive: bool) -> list[str]:
+    """The paths typed, each matching something (``-`` is left for standard input)."""
+    missing = missing_inputs([p for p in paths if p != "-"], recursive)
     if missing:
         fail(f"{missing[0]}: no such file, folder or matching photo"
              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     return paths
 
 
-def read_stdin_paths(paths: list[str], null: bool) -> list[str]:
-    """``-`` among the paths stands for those on standard input (lines, or NUL-ended)."""
-    if "-" not in paths:
-        return paths
-    data = sys.stdin.buffer.read()
-    given = [os.fsdecode(p) for p in data.split(b"\0" if null else b"\n")]
-    given = [p.rstrip("\r") if not null else p for p in given if p.strip()]
-    out: list[str] = []
-    for path in paths:
-        out.extend(given if path == "-" else [path])
-    return out
+def _too_long(size: int) -> None:
+    typer.echo(f"spe: standard input: a line of {size:,} bytes is no path (at most "
+               f"{MAX_PATH_BYTES:,}): passed over", err=True)
 
 
 def tried_model(model: Path | None, settings: Scoring) -> Model:
@@ -203,10 +200,14 @@ def batch_score(
     settings = Scoring.from_options(max_memory, threads=threads, model_threads=model_threads,
                                     batch_size=batch_size, max_pixels=max_pixels,
                                     runtime=runtime, kernels=kernels)
-    paths = given_paths(paths, null, recursive)
+    # Standard input is read as it is scored, never whole: a stream without end
+    # (`find / | spe batch-score -`) costs the memory of the photos in flight.
+    typed = checked_paths(paths, recursive)
+    given = (with_stdin(typed, stdin_paths(sys.stdin.buffer, null, _too_long)) if "-" in typed
+             else typed)
     loaded = load_model(model, settings)
     try:
-        counts = run(paths, loaded, str(out) if out else None, recursive=recursive,
+        counts = run(given, loaded, str(out) if out else None, recursive=recursive,
                      settings=settings, force=force, echo=lambda m: typer.echo(m, err=True))
     except SpeError as exc:
         fail(exc.reason)

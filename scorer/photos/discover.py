@@ -6,7 +6,10 @@ import fnmatch
 import glob
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from scorer.core.errors import os_reason
 
@@ -58,55 +61,129 @@ def folder_reason(exc: OSError) -> str:
     return f"cannot read folder: {os_reason(exc)}"
 
 
+# Names kept to list each file once: the most recent only, so a stream of paths without
+# end (`find / | spe batch-score -`, `yes a.jpg | spe batch-score -`) holds bounded memory.
+# A name repeated further apart than this is listed again; the ledger then skips it.
+SEEN_KEPT = 1 << 16
+
+
+# A path on standard input longer than this is not a path (PATH_MAX is 4,096 bytes): it
+# is passed over, said once, without holding it all (`yes | tr -d '\\n' | spe batch-score -`).
+MAX_PATH_BYTES = 1 << 16
+STDIN_CHUNK = 1 << 16
+
+
+def stdin_paths(stream: BinaryIO, null: bool,
+                too_long: Callable[[int], None]) -> Iterator[str]:
+    """The paths on ``stream``, one per line (or NUL-ended with ``null``), as they arrive;
+    ``too_long(bytes)`` is told of each one past MAX_PATH_BYTES, which is passed over."""
+    end = b"\0" if null else b"\n"
+    pending, dropping = b"", 0
+    # read1: what has arrived, so a slow writer's paths are scored as they come.
+    read = getattr(stream, "read1", stream.read)
+    while chunk := read(STDIN_CHUNK):
+        *whole, pending = (pending + chunk).split(end)
+        for raw in whole:
+            if dropping:
+                too_long(dropping + len(raw))
+                dropping = 0
+            elif len(raw) > MAX_PATH_BYTES:
+                too_long(len(raw))
+            elif path := _stdin_path(raw, null):
+                yield path
+        if len(pending) > MAX_PATH_BYTES:
+            dropping, pending = dropping + len(pending), b""
+    if dropping:
+        too_long(dropping + len(pending))
+    elif pending and len(pending) <= MAX_PATH_BYTES and (path := _stdin_path(pending, null)):
+        yield path
+
+
+def _stdin_path(raw: bytes, null: bool) -> str:
+    path = os.fsdecode(raw)
+    if not null:
+        path = path.rstrip("\r")
+    return path if path.strip() else ""
+
+
+def with_stdin(paths: list[str], stdin: Iterable[str]) -> Iterator[str]:
+    """``paths`` with ``-`` standing for the paths of ``stdin`` (read once, where it is)."""
+    for path in paths:
+        if path == "-":
+            yield from stdin
+        else:
+            yield path
+
+
+@dataclass
+class Notes:
+    """What a listing met besides photos, as it met it: patterns that matched nothing,
+    folders that could not be listed (path, reason), folders given that hold no photo."""
+    unmatched: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+
+
 def expand(paths: Iterable[str], recursive: bool = False,
            unreadable: list[tuple[str, str]] | None = None,
            empty: list[str] | None = None) -> tuple[list[str], list[str]]:
     """``(photos, unmatched)``: photo files in order given, and inputs that matched nothing;
     folders that could not be listed go to ``unreadable`` as (path, reason), and folders
-    given that hold no photo to ``empty``.
+    given that hold no photo to ``empty``."""
+    notes = Notes(unreadable=unreadable if unreadable is not None else [],
+                  empty=empty if empty is not None else [])
+    photos = list(photos_of(paths, recursive, notes))
+    return photos, notes.unmatched
+
+
+def photos_of(paths: Iterable[str], recursive: bool, notes: Notes) -> Iterator[str]:
+    """The photo files of ``paths``, in the order given, as they are listed: ``paths`` is
+    read one at a time, so it may be a stream without end.
 
     A file named explicitly is always taken (a wrong format then gets its error
-    row); folder listings keep only photo names. Each file is listed once.
+    row); folder listings keep only photo names. Each file is listed once (among the
+    last SEEN_KEPT names).
     """
-    photos: list[str] = []
-    unmatched: list[str] = []
-    seen: set[str] = set()
+    seen: OrderedDict[str, None] = OrderedDict()
 
-    def add(path: str) -> None:
+    def new(path: str) -> bool:
         key = os.path.normpath(path)
-        if key not in seen:
-            seen.add(key)
-            photos.append(path)
+        if key in seen:
+            seen.move_to_end(key)
+            return False
+        seen[key] = None
+        if len(seen) > SEEN_KEPT:
+            seen.popitem(last=False)
+        return True
 
     for given in paths:
         if os.path.isdir(given):
-            before = len(photos)
-            for path in list_folder(given, recursive, unreadable):
-                add(path)
-            if empty is not None and len(photos) == before:
-                empty.append(given)
-        elif os.path.lexists(given):
-            add(given)
-        elif glob.has_magic(given):
-            if not _add_matches(given, recursive, unreadable, add):
-                unmatched.append(given)
+            found = False
+            for path in list_folder(given, recursive, notes.unreadable):
+                found = True
+                if new(path):
+                    yield path
+            if not found:
+                notes.empty.append(given)
+        elif os.path.lexists(given) or not glob.has_magic(given):
+            if new(given):
+                yield given  # one that does not exist is scored as an error row
         else:
-            add(given)  # scored as an error row: "file not found"
-    return photos, unmatched
+            matched = matching(given, recursive)
+            if not matched:
+                notes.unmatched.append(given)
+            yield from (path for path in _photos_matched(matched, recursive, notes.unreadable)
+                        if new(path))
 
 
-def _add_matches(pattern: str, recursive: bool, unreadable: list[tuple[str, str]] | None,
-                 add: Callable[[str], None]) -> bool:
-    """The photos a glob pattern names (inside the folders it names too); False when it
-    matched nothing at all."""
-    matches = matching(pattern, recursive)
-    for path in matches:
+def _photos_matched(matched: list[str], recursive: bool,
+                    unreadable: list[tuple[str, str]]) -> Iterator[str]:
+    """The photos among a glob pattern's matches (inside the folders it matched too)."""
+    for path in matched:
         if os.path.isdir(path):
-            for inner in list_folder(path, recursive, unreadable):
-                add(inner)
+            yield from list_folder(path, recursive, unreadable)
         elif is_photo_name(os.path.basename(path)):
-            add(path)
-    return bool(matches)
+            yield path
 
 
 def no_photos_line(folder: str) -> str:

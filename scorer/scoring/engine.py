@@ -28,7 +28,10 @@ from scorer.model.runtime import Model
 from scorer.photos.budget import MemoryBudget, budget_for
 from scorer.photos.decode import Decoded, Identity, decode_rgb, decoding, model_view, read_photo
 from scorer.scoring.copies import FirstNames
+from scorer.scoring.feeder import Feeder
 from scorer.scoring.workers import Workers
+
+FEED_WAIT = 0.05  # seconds a step waits for rows before it looks for more paths
 
 if TYPE_CHECKING:  # the daemon's; batch-score's start does not import it
     from scorer.ledger.journal import DecodeJournal
@@ -178,19 +181,20 @@ class Engine:
         decode the next, so they never wait; and yet thousands of photos are never held.
         """
         limit = 2 * self.batch_size + 4 * self._pool.size
-        pending = iter(paths)
-        exhausted = self._pool.draining = False  # (an engine may serve several lists)
+        feeder = Feeder(paths, limit)
+        self._pool.draining = False  # (an engine may serve several lists)
         while True:
-            while not exhausted and self.in_flight < limit:
-                path = next(pending, None)
+            while self.in_flight < limit:
+                path = feeder.take(wait=0 if self.in_flight else FEED_WAIT)
                 if path is None:
-                    exhausted = True
-                    self._pool.draining = True
-                else:
-                    self.submit(path, shown(path))
-            if self.in_flight == 0:
+                    break
+                self.submit(path, shown(path))
+            self._pool.draining = feeder.done
+            if feeder.done and self.in_flight == 0:
                 return
-            yield self.step()
+            # While more paths may come, come back for them: a step waits only so long.
+            yield (self.step(timeout=None if feeder.done else FEED_WAIT) if self.in_flight
+                   else [])
 
     def swap_model(self, model: Model) -> None:
         """Score with ``model`` from the next batch on (the caller's thread, between steps).

@@ -133,6 +133,11 @@ class Inbox:
         due = [p for p, (at, _) in self._move_retry.items() if at <= now and p in self._handled]
         for path in {*stale, *due}:
             del self._handled[path]
+        # What was only seen (names passed over, folders said unreadable, moves to retry)
+        # is kept while it is there: a daemon's memory follows the inbox, not its history.
+        for seen in (self._reported, self._move_retry):
+            for path in [p for p in seen if not os.path.lexists(p)]:
+                del seen[path]
         return len(stale)
 
     def move(self, path: str, target: Path, identity: Identity | None = None) -> bool:

@@ -35,10 +35,10 @@ from scorer.model.runtime import Model
 from scorer.photos.decode import current_identity
 from scorer.scoring.engine import Engine, Outcome
 from scorer.watch.completion import CompletionTracker
-from scorer.watch.events import start_observer
 from scorer.watch.inbox import Inbox
 from scorer.watch.intake import Intake
 from scorer.watch.notify import Notifier
+from scorer.watch.observing import InboxObserver
 
 log = logging.getLogger("spe.watch")
 
@@ -124,6 +124,7 @@ class Watcher:
         self._stop, self._reopen, self._rescan_now = (threading.Event() for _ in range(3))
         self._output = OutputRetry(self.notifier)
         self._reload = reload  # loads the model and card at --model again (SIGHUP)
+        self._observer = InboxObserver(self.inbox.root, options, self.on_event, self.request_rescan)
 
     def on_event(self, kind: str, path: str) -> None:
         """Called from watchdog's thread: hand over to the main loop."""
@@ -181,8 +182,7 @@ class Watcher:
         self._rescan_now.set()
 
     def run(self) -> int:
-        observer = start_observer(self.inbox.root, self.options.polling, self.on_event,
-                                  self.request_rescan)
+        self._observer.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self._reopen.set())
@@ -196,9 +196,9 @@ class Watcher:
             self._loop()
         finally:
             self.notifier.stopping()
-            observer.stop()
+            self._observer.stop()
             self._drain()
-            observer.join(timeout=1.0)
+            self._observer.join(timeout=1.0)
             self.engine.close(wait=False)
             if self.journal is not None:
                 self.journal.close()
@@ -213,6 +213,7 @@ class Watcher:
             if self._reopen.is_set():
                 self._reopen.clear()
                 self._reopen_output()
+            self._observer.check()
             self._handle_events()
             self.intake.settled()
             now = time.monotonic()
