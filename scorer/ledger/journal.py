@@ -102,6 +102,11 @@ class DecodeJournal:
     def is_suspect(self, path: str, sha256: str) -> bool:
         return (path, sha256) in self.suspects
 
+    def suspect_path(self, path: str) -> bool:
+        """Some bytes at ``path`` were being decoded when the daemon died: before they are
+        read (and their sha256 known), they take the whole memory budget."""
+        return any(suspect == path for suspect, _ in self.suspects)
+
     @contextlib.contextmanager
     def decoding(self, path: str, sha256: str) -> Iterator[None]:
         """Around the decode of ``path``: its entry, then its end."""

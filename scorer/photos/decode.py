@@ -22,12 +22,15 @@ import cv2
 import numpy as np
 
 from scorer.core.errors import PhotoError, PhotoGone, os_reason
-from scorer.core.settings import DEFAULT_MAX_PIXELS
+from scorer.core.settings import DEFAULT_MAX_PIXELS, MIB
 from scorer.photos.budget import MemoryBudget, decode_cost
 from scorer.photos.header import Header, heif_module, read_header
 
 # No phone photo comes near this; a larger "photo" would only fill the memory.
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# The first bytes read to judge a decode's cost: a JPEG's size comes after its EXIF
+# (and the thumbnail in it), which phones keep well under this.
+HEADER_BYTES = 256 * 1024
 
 # libjpeg can decode at 1/2, 1/4 or 1/8 scale at a fraction of the cost; OpenCV
 # still applies EXIF orientation with these flags.
@@ -58,6 +61,57 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
     ``follow_symlinks=False`` (the watcher) a symlink is refused, so a link in a
     shared inbox cannot make the daemon read, and hash, files outside it.
     """
+    fd, info = _open_photo(path, follow_symlinks, max_bytes)
+    try:
+        return _read_all(fd, info, max_bytes)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def read_within(path: str | os.PathLike[str], follow_symlinks: bool, size: int,
+                budget: MemoryBudget | None, whole_budget: bool = False,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[RawPhoto]:
+    """Read a photo with its memory held from ``budget`` from before its bytes are read
+    until the ``with`` block (its decode) ends: the file's bytes and its decode's cost,
+    judged from its size and first bytes, in one hold (two, one inside the other, could
+    wait on each other for ever). When the first bytes do not tell the cost, or with
+    ``whole_budget`` (a photo the daemon died decoding), the whole budget. A photo whose
+    file alone is more than the budget is refused before a byte of it is read."""
+    fd, info = _open_photo(path, follow_symlinks, MAX_FILE_BYTES)
+    try:
+        cost = 0 if budget is None else _held_cost(fd, info.st_size, size, budget.limit,
+                                                   whole_budget, max_pixels)
+        with budget.hold(cost) if budget else contextlib.nullcontext():
+            raw = _read_all(fd, info, MAX_FILE_BYTES)
+            os.close(fd)
+            fd = -1
+            yield raw
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _held_cost(fd: int, file_bytes: int, size: int, limit: int, whole: bool,
+               max_pixels: int) -> int:
+    if file_bytes > limit:
+        raise PhotoError(f"the file's {file_bytes / MIB:,.0f} MiB alone are more than the "
+                         f"--max-memory budget of {limit / MIB:,.0f} MiB (refused before "
+                         "reading)")
+    if whole:
+        return limit
+    try:
+        header = read_header(os.pread(fd, HEADER_BYTES, 0))
+    except (PhotoError, OSError):
+        return limit  # the first bytes do not tell: this photo decodes alone
+    if header.width * header.height > max_pixels:
+        return file_bytes  # refused by its size in pixels, never decoded
+    return file_bytes + decode_cost(header, reduced_scale(header, size)[0])
+
+
+def _open_photo(path: str | os.PathLike[str], follow_symlinks: bool,
+                max_bytes: int) -> tuple[int, os.stat_result]:
+    """An open regular file of at most ``max_bytes``, and its fstat."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -75,12 +129,21 @@ def read_photo(path: str | os.PathLike[str], follow_symlinks: bool = True,
             raise PhotoError("not a regular file")
         if info.st_size > max_bytes:
             raise PhotoError(f"file of {info.st_size:,} bytes exceeds the limit of {max_bytes:,}")
+    except OSError as exc:
+        os.close(fd)
+        raise PhotoError(os_reason(exc)) from None
+    except PhotoError:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def _read_all(fd: int, info: os.stat_result, max_bytes: int) -> RawPhoto:
+    try:
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise PhotoError(os_reason(exc)) from None
-    finally:
-        os.close(fd)
     if len(data) > max_bytes:  # grew while being read
         raise PhotoError(f"file exceeds the limit of {max_bytes:,} bytes")
     return RawPhoto(data, hashlib.sha256(data).hexdigest(), identity_of(info))

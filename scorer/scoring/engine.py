@@ -25,8 +25,8 @@ from scorer.core.text import display_path
 from scorer.ledger.csvformat import Row
 from scorer.ledger.ledger import Ledger
 from scorer.model.runtime import Model
-from scorer.photos.budget import MemoryBudget, budget_for
-from scorer.photos.decode import Decoded, Identity, decode_rgb, decoding, model_view, read_photo
+from scorer.photos.budget import budget_for
+from scorer.photos.decode import Decoded, Identity, decode_rgb, decoding, model_view, read_within
 from scorer.scoring.copies import FirstNames
 from scorer.scoring.feeder import Feeder
 from scorer.scoring.workers import Workers
@@ -81,24 +81,19 @@ def _linger_for_more(engine: Engine, items: list[_Prepared]) -> None:
             time.sleep(0.001)
 
 
-def decode_within(data: bytes, size: int, max_pixels: int, budget: MemoryBudget | None,
-                  journal: DecodeJournal | None, path: str, sha256: str) -> np.ndarray:
-    """Decode under the memory budget, recorded in the daemon's journal (if any)."""
+def decode_within(data: bytes, size: int, max_pixels: int, journal: DecodeJournal | None,
+                  path: str, sha256: str) -> np.ndarray:
+    """Decode bytes whose memory is held (read_within), recorded in the daemon's journal
+    (if any) from that moment: a photo only waiting for memory when the daemon died did
+    not kill it (a photo waiting at two kills in a row was refused as a killer). A photo
+    that was being decoded when the daemon died held the whole budget (read_within), so
+    that if it kills the daemon again, no other photo is blamed with it."""
     if journal is None:
-        return decode_rgb(data, size, max_pixels, budget)
+        return decode_rgb(data, size, max_pixels)
     refused = journal.refused(path, sha256)
     if refused:
         raise PhotoError(refused)
-    # A photo that was being decoded when the daemon died is decoded alone, so
-    # that if it kills the daemon again, no other photo is blamed with it.
-    # The journal records the decode itself, from the moment its memory is held:
-    # a photo only waiting for memory when the daemon died did not kill it (a
-    # photo waiting at two kills in a row was refused as a killer).
-    decoding = journal.decoding(path, sha256)
-    if journal.is_suspect(path, sha256) and budget is not None:
-        with budget.hold(budget.limit):
-            return decode_rgb(data, size, max_pixels, during=decoding)
-    return decode_rgb(data, size, max_pixels, budget, decoding)
+    return decode_rgb(data, size, max_pixels, during=journal.decoding(path, sha256))
 
 
 class Engine:
@@ -145,20 +140,23 @@ class Engine:
         item = _Prepared(path, display, token)
         started = time.perf_counter()
         try:
-            raw = read_photo(path, follow_symlinks=self.policy.follow_symlinks)
-            read = time.perf_counter()
-            with self._lock:
-                self.seconds["reading and hashing"] += read - started
-                started = read
-            item.sha256, item.identity = raw.sha256, raw.identity
-            model_id = item.model_id = self.model.model_id
-            if not self.policy.force and self.ledger.has_scored(raw.sha256, model_id):
-                item.skipped_as = "scored"
-            elif (not self.policy.force and self.policy.skip_failed
-                  and self.ledger.has_failed(display, raw.sha256, model_id)):
-                item.skipped_as = "failed"
-            else:
-                item.pixels = self._decode(path, raw.data, raw.sha256, item)
+            # The file's bytes and their decode under one hold of the memory budget.
+            with read_within(path, self.policy.follow_symlinks, self.model.size, self.budget,
+                             self.journal is not None and self.journal.suspect_path(path),
+                             self.max_pixels) as raw:
+                read = time.perf_counter()
+                with self._lock:
+                    self.seconds["reading and hashing"] += read - started
+                    started = read
+                item.sha256, item.identity = raw.sha256, raw.identity
+                model_id = item.model_id = self.model.model_id
+                if not self.policy.force and self.ledger.has_scored(raw.sha256, model_id):
+                    item.skipped_as = "scored"
+                elif (not self.policy.force and self.policy.skip_failed
+                      and self.ledger.has_failed(display, raw.sha256, model_id)):
+                    item.skipped_as = "failed"
+                else:
+                    item.pixels = self._decode(path, raw.data, raw.sha256, item)
         except PhotoGone as exc:
             if self.policy.missing_ok:
                 item.skipped_as = "gone"
@@ -203,10 +201,11 @@ class Engine:
 
     def _decode(self, path: str, data: bytes, sha256: str,
                 item: _Prepared | None = None) -> np.ndarray:
+        """Decode bytes read by read_within, whose hold counts this decode too."""
         if self.keep is None or item is None or self.journal is not None:
-            return decode_within(data, self.model.size, self.max_pixels, self.budget,
-                                 self.journal, path, sha256)
-        with decoding(data, self.model.size, self.max_pixels, self.budget) as decoded:
+            return decode_within(data, self.model.size, self.max_pixels, self.journal, path,
+                                 sha256)
+        with decoding(data, self.model.size, self.max_pixels) as decoded:
             item.kept = self.keep(path, decoded)
             return model_view(decoded.image, self.model.size)
 
@@ -329,8 +328,9 @@ def _fit_to_model(engine: Engine, item: _Prepared) -> None:
         item.pixels = np.zeros((1,))  # decoded again below
     if item.pixels is not None and item.pixels.shape[0] != engine.model.size:
         try:  # through the budget and the journal, as every decode
-            raw = read_photo(item.path, follow_symlinks=engine.policy.follow_symlinks)
-            item.sha256, item.identity = raw.sha256, raw.identity
-            item.pixels = engine._decode(item.path, raw.data, raw.sha256)
+            with read_within(item.path, engine.policy.follow_symlinks, engine.model.size,
+                             engine.budget, max_pixels=engine.max_pixels) as raw:
+                item.sha256, item.identity = raw.sha256, raw.identity
+                item.pixels = engine._decode(item.path, raw.data, raw.sha256)
         except PhotoError as exc:
             item.pixels, item.error = None, exc.reason
