@@ -52,6 +52,10 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 # The daemon scans the inbox this often (seconds), because inotify events get lost.
 RESCAN_INTERVAL = 60.0
+# A photo that ends before its format's end (an upload that stalled or closes in two
+# parts) gets its row, and is moved, only once unchanged this long (seconds): its
+# writer may still be adding to it.
+CUT_SHORT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,11 @@ class Policy:
     skip_failed: bool = False  # pass over a file whose error row is written (no re-report)
     follow_symlinks: bool = True  # a command line's links are the person's; an inbox's are not
     missing_ok: bool = False  # a file gone between its event and its read is nothing to report
+    # Seconds a cut-short photo must be unchanged before its row; 0: scored as it is.
+    wait_cut_short: float = 0.0
 
 
 BATCH = Policy()
 RANK = Policy(force=True)  # ranks what it is given, whatever a CSV says
-WATCH = Policy(skip_failed=True, follow_symlinks=False, missing_ok=True)
+WATCH = Policy(skip_failed=True, follow_symlinks=False, missing_ok=True,
+               wait_cut_short=CUT_SHORT_SECONDS)

@@ -71,6 +71,20 @@ def read_header(data: bytes) -> Header:
     return header
 
 
+def cut_short(data: bytes, fmt: str) -> bool:
+    """The file ends before its format's end (an upload still arriving, or stopped half
+    way): a JPEG without an end-of-image marker after its last scan, a PNG without its
+    IEND chunk, a WebP shorter than its RIFF size. (A JPEG's scan data holds no 0xFFD9:
+    its 0xFF bytes are followed by 0 or a restart marker.)"""
+    if fmt == "jpeg":
+        return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+    if fmt == "png":
+        return b"IEND\xaeB`\x82" not in data[-64:]
+    if fmt == "webp":
+        return len(data) < 8 or int.from_bytes(data[4:8], "little") + 8 > len(data)
+    return False
+
+
 def _jpeg_header(data: bytes) -> Header:
     pos = 2
     while True:

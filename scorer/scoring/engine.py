@@ -26,7 +26,16 @@ from scorer.ledger.csvformat import Row
 from scorer.ledger.ledger import Ledger
 from scorer.model.runtime import Model
 from scorer.photos.budget import budget_for
-from scorer.photos.decode import Decoded, Identity, decode_rgb, decoding, model_view, read_within
+from scorer.photos.decode import (
+    Decoded,
+    Identity,
+    RawPhoto,
+    decode_rgb,
+    decoding,
+    model_view,
+    read_within,
+)
+from scorer.photos.header import cut_short, read_header
 from scorer.scoring.copies import FirstNames
 from scorer.scoring.feeder import Feeder
 from scorer.scoring.workers import Workers
@@ -44,7 +53,9 @@ class Outcome:
     display: str  # as written in the CSV
     row: Row | None  # None when skipped
     token: Any = None  # the caller's, handed back untouched
-    skipped_as: str = ""  # "scored", "failed" (what the CSV already says of it) or "gone"
+    # "scored", "failed" (what the CSV already says of it), "gone", or "cut short" (the
+    # daemon's: its writer may still be adding to it; no row yet)
+    skipped_as: str = ""
     identity: Identity | None = None  # the file whose bytes were read, if any were
     same_as: str = ""  # skipped: the same bytes were scored in this run, under this name
     kept: Any = None  # what the engine's ``keep`` made of the decoded photo, if asked
@@ -155,6 +166,8 @@ class Engine:
                 elif (not self.policy.force and self.policy.skip_failed
                       and self.ledger.has_failed(display, raw.sha256, model_id)):
                     item.skipped_as = "failed"
+                elif _still_arriving(raw, self.policy.wait_cut_short):
+                    item.skipped_as = "cut short"
                 else:
                     item.pixels = self._decode(path, raw.data, raw.sha256, item)
         except PhotoGone as exc:
@@ -272,7 +285,7 @@ class Engine:
         self.ledger.append(rows)  # raises OutputError: then nothing below counts
         self.seconds["writing rows"] += time.perf_counter() - written
         for outcome in outcomes:
-            if outcome.skipped_as == "gone":
+            if outcome.skipped_as in ("gone", "cut short"):  # nothing yet to count
                 continue
             if outcome.row is None:
                 self.counts["skipped"] += 1
@@ -313,6 +326,16 @@ def _mark_copies(engine: Engine, items: list[_Prepared], model_id: str) -> dict[
             else:
                 item.skipped_as = "scored"
     return copies
+
+
+def _still_arriving(raw: RawPhoto, wait: float) -> bool:
+    """Cut short and changed in the last ``wait`` seconds: its writer may be adding to it."""
+    if wait <= 0 or raw.identity is None or time.time() - raw.identity[3] / 1e9 >= wait:
+        return False
+    try:
+        return cut_short(raw.data, read_header(raw.data).format)
+    except PhotoError:
+        return False
 
 
 def _fit_to_model(engine: Engine, item: _Prepared) -> None:

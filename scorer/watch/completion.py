@@ -56,6 +56,7 @@ class _Pending:
     last_change: float
     stat: Stat | None = None
     written: bool = False  # a Modified event came: wait for Closed (or the timeout)
+    quiet: float | None = None  # seconds unchanged it needs, if not the settle time
 
 
 class CompletionTracker:
@@ -110,9 +111,13 @@ class CompletionTracker:
     def deleted(self, path: str) -> None:
         self._pending.pop(path, None)
 
-    def wait(self, path: str, stat: Stat | None) -> None:
-        """Found by a scan while maybe still being written: pending until it settles."""
-        self._pending.setdefault(path, _Pending(self._clock(), stat))
+    def wait(self, path: str, stat: Stat | None, quiet: float | None = None) -> None:
+        """Found by a scan while maybe still being written: pending until it settles (or
+        until unchanged for ``quiet`` seconds: a photo cut short, its writer maybe still
+        at it)."""
+        pending = self._pending.setdefault(path, _Pending(self._clock(), stat))
+        if quiet is not None:
+            pending.quiet = quiet
 
     def due(self) -> Iterator[tuple[str, Stat]]:
         """The pending files that are complete now (and no longer pending)."""
@@ -121,7 +126,7 @@ class CompletionTracker:
             quiet = now - pending.last_change
             if pending.written and quiet < self.closed_timeout:
                 continue
-            if quiet < self.settle:
+            if quiet < (pending.quiet if pending.quiet is not None else self.settle):
                 continue
             stat = self._stat(path)
             if stat is None:

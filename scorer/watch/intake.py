@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from scorer.core.text import display_path, one_line
-from scorer.scoring.engine import Engine
+from scorer.scoring.engine import Engine, Outcome
 from scorer.watch.completion import CompletionTracker, Stat, lstat
 from scorer.watch.inbox import Inbox
 
@@ -57,6 +57,20 @@ class Intake:
         if path not in self.in_flight:
             self.in_flight.add(path)
             self.engine.submit(path, display_path(path), token=stat or lstat(path))
+
+    def deferred(self, outcome: Outcome) -> bool:
+        """Nothing to finish yet: gone before it was read, or cut short (its writer may
+        still be adding to it: it waits, said once, for a longer quiet period)."""
+        if outcome.skipped_as == "gone":
+            log.debug("gone before it was read: %s", one_line(outcome.display))
+            return True
+        if outcome.skipped_as != "cut short":
+            return False
+        wait = self.engine.policy.wait_cut_short
+        log.info("waiting for the rest of %s: it ends before its format's end; it is scored "
+                 "once unchanged for %.0f s", one_line(outcome.display), wait)
+        self.tracker.wait(outcome.path, outcome.token, quiet=wait)
+        return True
 
     def settled(self) -> None:
         """Submit the files the tracker judges complete now."""

@@ -140,8 +140,7 @@ class Watcher:
 
     def _finish(self, outcome: Outcome) -> None:
         self.intake.in_flight.discard(outcome.path)
-        if outcome.skipped_as == "gone":
-            log.debug("gone before it was read: %s", one_line(outcome.display))
+        if self.intake.deferred(outcome):
             return
         failed = report(outcome, self.counts)
         if outcome.identity is not None and current_identity(outcome.path) != outcome.identity:
