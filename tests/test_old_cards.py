@@ -48,3 +48,21 @@ def test_spe_info_says_what_that_main_said():
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("model:") and lines[1].startswith("card:")
     assert "\n".join(lines[2:]) + "\n" == (OLD / "student.info.txt").read_text()
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("cost", "size_bytes", float("inf")),      # json writes and reads Infinity
+    ("cost", "members", "three"),
+    ("distilled_from", "check_photos", float("nan")),
+])
+def test_a_section_value_of_the_wrong_kind_is_never_a_traceback(tmp_path, section, key, value):
+    raw = json.loads((OLD / "student.json").read_text())
+    (raw["training"] if section == "distilled_from" else raw)[section][key] = value
+    (tmp_path / "student.json").write_text(json.dumps(raw))
+    (tmp_path / "student.tflite").write_bytes((OLD / "student.tflite").read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "scorer", "info", "--model",
+                           str(tmp_path / "student.tflite"), "--runtime", "litert"],
+                          capture_output=True, text=True)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 0 or (proc.returncode == 2
+                                    and len(proc.stderr.strip().splitlines()) == 1), proc.stderr

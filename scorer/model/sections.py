@@ -16,9 +16,22 @@ from typing import Any
 
 
 def _number(value: Any, default: float = math.nan) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """A finite number from the JSON, else ``default``: a section never raises on a value
+    of the wrong kind (json reads Infinity and NaN too)."""
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value)):
         return float(value)
     return default
+
+
+def _count(value: Any, default: int) -> int:
+    return int(_number(value, default))
+
+
+def _present(section: Any, *absent: Any) -> dict[str, Any]:
+    """A section as JSON, without the fields it does not have (None, or ``absent``)."""
+    return {key: value for key, value in asdict(section).items()
+            if value is not None and value not in absent}
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -58,7 +71,7 @@ class Quality:
         return cls(spearman, **spreads, verdict=str(raw.get("verdict", "")))
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return _present(self)
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,8 @@ class Cost:
         if not raw:
             return None
         timings = _object(raw.get("ms_per_photo_one_thread"))
-        return cls(int(_number(raw.get("size_bytes"), 0)), int(_number(raw.get("parameters"), 0)),
-                   int(_number(raw.get("members"), 1)), bool(raw.get("flip_averaged", False)),
+        return cls(_count(raw.get("size_bytes"), 0), _count(raw.get("parameters"), 0),
+                   _count(raw.get("members"), 1), bool(raw.get("flip_averaged", False)),
                    {str(k): _number(v) for k, v in timings.items()},
                    str(raw.get("measured_on", "")))
 
@@ -107,12 +120,11 @@ class KernelFigures:
         numbers = {name: (_number(raw[name]) if name in raw else None) for name in (
             "fast_spearman", "fast_max_diff_likes", "int8_max_diff_likes", "fast_max_steps",
             "ms_fast", "ms_exact")}
-        return cls(int(_number(raw.get("photos"), 0)), **numbers,
+        return cls(_count(raw.get("photos"), 0), **numbers,
                    faster=raw.get("faster") is True, decision=str(raw.get("decision", "")))
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items()
-                if value is not None and value != ""}
+        return _present(self, "")
 
 
 @dataclass(frozen=True)
@@ -166,12 +178,12 @@ class Distillation:
         optional = {name: (_number(raw[name]) if name in raw else None) for name in (
             "teacher_spearman_with_likes", "student_spearman_with_likes")}
         return cls(str(raw.get("teacher", "?")), str(raw.get("teacher_file", "?")),
-                   int(_number(raw.get("check_photos"), 0)),
-                   _number(raw.get("spearman_with_teacher")), int(_number(raw.get("copies"), 0)),
-                   int(_number(raw.get("epochs"), 0)), **optional)
+                   _count(raw.get("check_photos"), 0),
+                   _number(raw.get("spearman_with_teacher")), _count(raw.get("copies"), 0),
+                   _count(raw.get("epochs"), 0), **optional)
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return _present(self)
 
 
 @dataclass(frozen=True)
