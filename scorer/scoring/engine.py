@@ -35,7 +35,7 @@ from scorer.photos.decode import (
     model_view,
     read_within,
 )
-from scorer.photos.header import cut_short, read_header
+from scorer.photos.header import cut_short, sniff_format
 from scorer.scoring.copies import FirstNames
 from scorer.scoring.feeder import Feeder
 from scorer.scoring.workers import Workers
@@ -333,7 +333,7 @@ def _still_arriving(raw: RawPhoto, wait: float) -> bool:
     if wait <= 0 or raw.identity is None or time.time() - raw.identity[3] / 1e9 >= wait:
         return False
     try:
-        return cut_short(raw.data, read_header(raw.data).format)
+        return cut_short(raw.data, sniff_format(raw.data))  # the format is all it needs
     except PhotoError:
         return False
 
