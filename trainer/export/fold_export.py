@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.model.card import write_card
+from trainer.core.metrics import regression_metrics
 from trainer.core.recipe import PIXEL_SCALE, FitOptions
 from trainer.export.card import build_card
 
@@ -34,3 +35,12 @@ class FoldExport:
         raw = next(iter(run_exported(path, self.pixels[test_idx], first_only=True).values()))
         self.int8[test_idx] = target.inverse(raw)
         self.test_parts.append(test_idx)
+
+    def record(self, run) -> None:
+        """Put the folds' int8 predictions and per-fold metrics beside the float ones in
+        ``run`` (a FoldRun), as its summary reads them."""
+        run.predictions["int8"] = self.int8
+        run.per_fold["int8"] = [regression_metrics(
+            self.likes[idx], self.int8[idx], self.likes[np.setdiff1d(np.arange(len(self.likes)),
+                                                                      idx)])
+            for idx in self.test_parts]

@@ -24,6 +24,7 @@ from scorer.model import cardtext
 from scorer.model.card import ModelCard, Target, card_path_for, write_card
 from scorer.model.sections import Cost, Quality, Spread
 from trainer.core.errors import ExportError
+from trainer.core.metrics import format_table
 from trainer.core.recipe import PIXEL_SCALE, FitOptions
 from trainer.export.card import build_card
 from trainer.export.card_md import write_card_md
@@ -78,6 +79,19 @@ def publish(graph: Graph, out: Path, measure: Callable[[ModelCard, dict], Measur
     for name, draw in measured.plots.items():
         draw(out.with_suffix(f".{name}.png"))
     return _report(out, card, measured, agreement, echo)
+
+
+def cross_validated(summary: dict, folds: int, photos: int, how: str) -> tuple[dict, str]:
+    """The card's ``metrics.validation`` of a cross-validated model (each row the folds'
+    means: the model in float and int8, the ridge and mean baselines) and its table."""
+    rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
+            for name in ("cnn", "int8", "ridge", "mean")}
+    validation = {"how": how, "n": int(photos), "keras": rows["cnn"], "int8": rows["int8"],
+                  "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]}
+    table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
+                          "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
+                         photos).replace("photos:", f"{folds}-fold cross-validation, photos:", 1)
+    return validation, table
 
 
 def expected_quality(summary: dict, sentence: str) -> dict:

@@ -30,7 +30,14 @@ from trainer.export.card_md import write_card_md
 from trainer.export.fold_export import FoldExport
 from trainer.export.gate import worse_than
 from trainer.export.plots import plot_loss, plot_predicted_vs_actual
-from trainer.export.publish import FitResult, Graph, Measured, expected_quality, publish
+from trainer.export.publish import (
+    FitResult,
+    Graph,
+    Measured,
+    cross_validated,
+    expected_quality,
+    publish,
+)
 from trainer.fitting.folds import ridge_sentence, run_folds
 from trainer.fitting.train import split_indices, train
 from trainer.networks.predict import predict_raw
@@ -109,9 +116,7 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
         int8 = np.zeros(len(likes))
         exporter = FoldExport(Path(tmp), pixels, likes, options, int8)
         run = run_folds(pixels, likes, options, options.folds, 1, echo, after_fold=exporter)
-    run.predictions["int8"] = int8
-    run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
-        np.arange(len(likes)), idx)]) for idx in exporter.test_parts]
+    exporter.record(run)
     summary = run.summary
     sentence = ridge_sentence(summary, options.folds, "one network of this recipe")
     echo(sentence)
@@ -142,24 +147,18 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
 def _cross_validated_card(card: ModelCard, agreement: dict, run, histories, likes,
                           options: FitOptions, sentence: str) -> Measured:
     summary = run.summary
-    rows = {name: {metric: v["mean"] for metric, v in summary[name].items()}
-            for name in ("cnn", "int8", "ridge", "mean")}
+    validation, table = cross_validated(
+        summary, options.folds, len(likes),
+        f"{options.folds}-fold cross-validation, out-of-fold, one network per fold (the "
+        f"exported average of {options.members} trained on every photo is expected to do at "
+        "least as well; docs/STUDY.md)")
     card.metrics = {
-        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold, one network "
-                              "per fold (the exported average of "
-                              f"{options.members} trained on every photo is expected to do at "
-                              "least as well; docs/STUDY.md)",
-                       "n": int(len(likes)), "keras": rows["cnn"], "int8": rows["int8"],
-                       "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]},
+        "validation": validation,
         "cross_validation": {"folds": options.folds, "summary": summary,
                              "stopping_epochs": run.best_epochs},
         "int8_vs_keras": agreement,
     }
     card.expected_quality = expected_quality(summary, sentence)
-    table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
-                          "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
-                         len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
-                                                        "photos:", 1)
     plots = {"loss": lambda path: plot_loss(histories, path, folds=run.histories),
              "predicted": lambda path: plot_predicted_vs_actual(
                  likes, run.predictions["int8"], path,

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from scorer.model.card import ModelCard, Target
-from trainer.core.metrics import format_table, regression_metrics
+from trainer.core.metrics import regression_metrics
 from trainer.core.recipe import GRID_CELLS, TARGET_CANDIDATES, FitOptions
 from trainer.export.fold_export import FoldExport
 from trainer.export.plots import plot_predicted_vs_actual
-from trainer.export.publish import Graph, Measured, expected_quality, publish
+from trainer.export.publish import Graph, Measured, cross_validated, expected_quality, publish
 from trainer.fitting.folds import FoldRun, baseline_folds, fold_indices, ridge_sentence
 from trainer.networks.backbone import BACKBONES
 from trainer.networks.head import RidgeHead, extract, pooled_extractor, scoring_model
@@ -101,9 +101,7 @@ def _int8_folds(run: FoldRun, extractor, features, pixels, likes, options: FitOp
             echo(f"fold {k + 1}/{options.folds}: exporting to int8 and scoring its "
                  f"{len(test_idx)} photos with the scorer")
             exporter(k, scoring_model(extractor, head), target, train_idx, test_idx)
-    run.predictions["int8"] = int8
-    run.per_fold["int8"] = [regression_metrics(likes[idx], int8[idx], likes[np.setdiff1d(
-        np.arange(len(likes)), idx)]) for idx in exporter.test_parts]
+    exporter.record(run)
 
 
 def _head_card(card: ModelCard, record: dict | None, head: RidgeHead, features: int,
@@ -117,21 +115,13 @@ def _head_card(card: ModelCard, record: dict | None, head: RidgeHead, features: 
     else:
         card.training.update(architecture="image statistics", backbone=None)
     card.training.pop("given_weights", None)
-    rows = {name: {metric: v["mean"] for metric, v in run.summary[name].items()}
-            for name in ("cnn", "int8", "ridge", "mean")}
-    card.metrics = {
-        "validation": {"how": f"{options.folds}-fold cross-validation, out-of-fold: "
-                              f"{WHAT if record is not None else FALLBACK_WHAT} fitted on the "
-                              "other folds",
-                       "n": int(len(likes)), "keras": rows["cnn"], "int8": rows["int8"],
-                       "mean baseline": rows["mean"], "ridge baseline": rows["ridge"]},
-        "cross_validation": {"folds": options.folds, "summary": run.summary},
-    }
+    validation, table = cross_validated(
+        run.summary, options.folds, len(likes),
+        f"{options.folds}-fold cross-validation, out-of-fold: "
+        f"{WHAT if record is not None else FALLBACK_WHAT} fitted on the other folds")
+    card.metrics = {"validation": validation,
+                    "cross_validation": {"folds": options.folds, "summary": run.summary}}
     card.expected_quality = expected_quality(run.summary, sentence)
-    table = format_table({"keras (cv)": rows["cnn"], "int8 (cv)": rows["int8"],
-                          "ridge baseline": rows["ridge"], "mean baseline": rows["mean"]},
-                         len(likes)).replace("photos:", f"{options.folds}-fold cross-validation, "
-                                                        "photos:", 1)
     plots = {"predicted": lambda path: plot_predicted_vs_actual(
         likes, run.predictions["int8"], path,
         f"{options.folds}-fold cross-validation, int8, out of fold")}
