@@ -78,18 +78,16 @@ def read_within(path: str | os.PathLike[str], follow_symlinks: bool, size: int,
     wait on each other for ever). When the first bytes do not tell the cost, or with
     ``whole_budget`` (a photo the daemon died decoding), the whole budget. A photo whose
     file alone is more than the budget is refused before a byte of it is read."""
-    fd, info = _open_photo(path, follow_symlinks, MAX_FILE_BYTES)
-    try:
-        cost = 0 if budget is None else _held_cost(fd, info.st_size, size, budget.limit,
-                                                   whole_budget, max_pixels)
-        with budget.hold(cost) if budget else contextlib.nullcontext():
+    with contextlib.ExitStack() as held:
+        fd, info = _open_photo(path, follow_symlinks, MAX_FILE_BYTES)
+        try:
+            if budget is not None:
+                held.enter_context(budget.hold(_held_cost(
+                    fd, info.st_size, size, budget.limit, whole_budget, max_pixels)))
             raw = _read_all(fd, info, MAX_FILE_BYTES)
-            os.close(fd)
-            fd = -1
-            yield raw
-    finally:
-        if fd >= 0:
-            os.close(fd)
+        finally:
+            os.close(fd)  # the bytes are read: the hold stays until the decode ends
+        yield raw
 
 
 def _held_cost(fd: int, file_bytes: int, size: int, limit: int, whole: bool,
