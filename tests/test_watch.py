@@ -130,8 +130,11 @@ def test_broken_photo_gets_its_row_and_the_rest_are_scored(inbox, tmp_path, synt
         assert by_name["broken.jpg"]["error"] == "not a JPEG, PNG or WebP image"
         assert "corrupt or truncated" in by_name["half.jpg"]["error"]
         assert sum(r["status"] == "ok" for r in rows) == 6
+        # half.jpg is cut short: its row comes last, once unchanged for 30 s (a writer
+        # might have been adding to it), and its move follows the row.
         deadline = time.monotonic() + 10
-        while len(list(processed.iterdir())) < 6 and time.monotonic() < deadline:
+        while ((len(list(processed.iterdir())) < 6 or len(list(failed.iterdir())) < 2)
+               and time.monotonic() < deadline):
             time.sleep(0.05)
         assert sorted(p.name for p in failed.iterdir()) == ["broken.jpg", "half.jpg"]
         assert len(list(processed.iterdir())) == 6
