@@ -9,7 +9,7 @@ Sections (issue 7), each a ratio of things measured side by side in this run:
 3. models: float32, dynamic-range and int8 exports under both runtimes;
 4. the watcher: close-to-row delay at a steady rate, and a burst's drain
    against spe batch-score of the same photos;
-5. training: spe-train fit at the notebook's scale and at 2,000 photos;
+5. training: spe-train fit at the notebook's scale and at 1,500 photos;
 6. the ledger at scale (bench/ledger_scale.py);
 7. cluster-score against batch-score, and the driver's own costs (bench/cluster_scale.py);
 8. crop suggestions and occlusion maps: spe rank --html with them against without them
@@ -35,7 +35,7 @@ from .measure import REPO
 
 FULL = dict(runs=5, photos=500, photos_12mp=60, prepare_photos=600, prepare_epochs=15,
             steady_seconds=30,
-            burst=1000, train_sizes=(185, 2000), train_epochs=30, repeats=50,
+            burst=1000, train_sizes=(185, 1500), train_epochs=30, repeats=50,
             ledger_rows=(10_000, 100_000, 1_000_000), driver_parts=100)
 QUICK = dict(runs=1, photos=40, photos_12mp=4, prepare_photos=60, prepare_epochs=1,
              steady_seconds=2,

@@ -368,14 +368,24 @@ def training(work: Path, prepared: dict, sizes: dict) -> dict:
         data = work / f"train-{n}"
         if not (data / "y_likes_data.txt").exists():
             make_synthetic(data, n=n, seed=41)
-        seconds, rss, _ = timed_child([BIN / "spe-train", "fit", data, "--out",
-                                       work / f"fit-{n}.tflite", "--epochs",
-                                       sizes["train_epochs"], *sizes.get("train_args", ())])
+        seconds, rss, err = timed_child([BIN / "spe-train", "fit", data, "--out",
+                                         work / f"fit-{n}.tflite", "--epochs",
+                                         sizes["train_epochs"], *sizes.get("train_args", ())])
         result[str(n)] = {"photos": n, "epochs": sizes["train_epochs"], "seconds": seconds,
-                          "peak_rss_mib": rss}
+                          "peak_rss_mib": rss, **_memory_said(err, rss)}
     last = work / f"fit-{sizes['train_sizes'][-1]}.tflite"
     result["cost_against_decode"] = cost_against_decode(work, prepared, sizes, last)
     return result
+
+
+def _memory_said(stderr: str, rss_mib: float) -> dict:
+    """What the fit said it would need at the start, and the peak measured from outside
+    (bench.launch) against it and against the 2 GB a fit of 1,500 photos must stay below."""
+    said = re.search(r"^this fit will need about ([\d.]+) GB", stderr, re.M)
+    peak_gb = rss_mib * 1024 * 1024 / 1e9
+    return {"peak_gb": peak_gb, "said_it_needs_gb": float(said[1]) if said else None,
+            "peak_of_said": peak_gb / float(said[1]) if said else None,
+            "peak_of_2gb": peak_gb / 2.0}
 
 
 def cost_against_decode(work: Path, prepared: dict, sizes: dict, model: Path) -> dict:
@@ -467,8 +477,11 @@ def report(results: dict) -> str:
         lines += ["", "training (spe-train fit, default recipe):"]
         for key, v in results["training"].items():
             if key.isdigit():
+                said = (f", {v['peak_of_said']:.2f} of the {v['said_it_needs_gb']:.1f} GB it "
+                        "said it would need" if v.get("said_it_needs_gb") else "")
                 lines.append(f"{v['photos']} photos: {v['seconds']:.0f} s, "
-                             f"peak RSS {v['peak_rss_mib']:.0f} MiB")
+                             f"peak RSS {v['peak_rss_mib']:.0f} MiB ({v['peak_gb']:.2f} GB, "
+                             f"{v['peak_of_2gb']:.2f} of 2 GB{said})")
         cost = results["training"].get("cost_against_decode")
         if cost:
             lines.append(f"its model ({cost['model_bytes'] / 1e6:.2f} MB, {cost['input']} px) "

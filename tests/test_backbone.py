@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -149,7 +150,11 @@ def test_a_changed_weights_file_is_refused_by_its_sha256(weights_file, tmp_path)
                      "--backbone-weights", str(changed))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 2 and "Traceback" not in proc.stderr, proc.stderr  # the data line, then
+    # The data line, what the fit will need, the photos' phase, then the refusal.
+    said_before = [line for line in lines[:-1] if not re.fullmatch(
+        r"20 photos with likes in .*|this fit will need about [\d.]+ GB of memory at its peak"
+        r"|\d\d:\d\d:\d\d photos: (started, 20 steps|done in 0:0\d|.*so far.*)", line)]
+    assert said_before == [] and "Traceback" not in proc.stderr, proc.stderr
     assert lines[-1].startswith(f"spe-train: {changed}: sha256 ")
     assert lines[-1].endswith("refused (a changed or different file)")
     assert not out.exists()
@@ -210,6 +215,35 @@ def backbone_model(tmp_path_factory, weights_file) -> Path:
     assert proc.returncode == 0, proc.stderr[-3000:]
     (folder / "stderr.txt").write_text(proc.stderr)
     return out
+
+
+PHASES = ("photos", "features", "targets", "folds", "export", "verification", "kernels")
+
+
+def test_a_fit_says_each_phase_with_its_time_and_the_memory_it_needs(backbone_model):
+    """In a log (not a terminal): each phase starts and ends on a timestamped line with
+    its time, the folds say each step with the time left, and the fit ends with its time,
+    each phase's and its peak memory, after saying at the start what it would need."""
+    said = (backbone_model.parent / "stderr.txt").read_text()
+    need = re.search(r"^this fit will need about ([\d.]+) GB of memory at its peak$", said,
+                     re.M)
+    assert need and 1.0 <= float(need[1]) <= 3.0, said[:1000]
+    for name in PHASES:
+        assert re.search(rf"^\d\d:\d\d:\d\d {name}: started", said, re.M), name
+        assert re.search(rf"^\d\d:\d\d:\d\d {name}: done in \d+:\d\d$", said, re.M), name
+    # Verified by the Keras model and each of the two installed runtimes.
+    assert re.search(r"^\d\d:\d\d:\d\d verification: started, 3 steps$", said, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d folds: 1/3, \d:\d\d so far, about \d:\d\d left$",
+                     said, re.M), said
+    last = re.search(r"^fit took (\d+):(\d\d) \((.*)\); peak memory ([\d.]+) GB$", said, re.M)
+    assert last, said[-2000:]
+    times = dict(part.rsplit(" ", 1) for part in last[3].split(", "))
+    assert list(times) == ["photos", "features", "targets", "folds", "export", "verification",
+                           "kernels"]
+    seconds = [int(m) * 60 + int(s) for m, s in (t.split(":") for t in times.values())]
+    assert sum(seconds) <= int(last[1]) * 60 + int(last[2]) + len(seconds)
+    # 120 photos at 96 px: well within what it said, and below 2 GB.
+    assert 0.3 < float(last[4]) < min(2.0, float(need[1]) + 0.2), last[0]
 
 
 def test_fit_on_the_backbone_exports_a_model_verified_under_both_runtimes(backbone_model):

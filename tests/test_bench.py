@@ -48,6 +48,11 @@ def test_quick_benchmark_runs_and_writes_every_section(tmp_path):
     assert "cluster-score vs batch-score" in proc.stdout
     assert results["cluster"]["driver"]["ledger_rows"] == 10_000
     # The default recipe's model beside the decode, under both runtimes.
+    # The fit said what it would need, and the peak was measured against it and 2 GB.
+    fitted = results["training"]["40"]
+    assert fitted["said_it_needs_gb"] > 1.0 and fitted["peak_of_said"] > 0.1, fitted
+    assert abs(fitted["peak_of_2gb"] * 2.0 - fitted["peak_gb"]) < 1e-9
+    assert "of 2 GB" in proc.stdout and "it said it would need" in proc.stdout
     cost = results["training"]["cost_against_decode"]
     for runtime in ("tflite-runtime (builtin)", "litert (default)", "litert (builtin)"):
         assert cost[runtime]["of_decode"] > 0, runtime

@@ -379,6 +379,7 @@ def test_a_model_no_better_than_the_baseline_says_so_or_falls_back(tmp_path):
     assert fell.returncode == 0, fell.stderr[-2000:]
     assert "--fallback ridge: exporting the ridge regression on image statistics" in fell.stderr
     assert "epoch" not in fell.stderr and "fold 1/3" not in fell.stderr  # --quiet
+    assert "started" not in fell.stderr and "fit took" not in fell.stderr  # nor phases
     assert "Verdict:" in fell.stderr and "wrote " in fell.stderr
     assert fell.stdout == ""
     card = json.loads((tmp_path / "fell.json").read_text())

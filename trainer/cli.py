@@ -22,6 +22,7 @@ from scorer.model.card import TARGET_TRANSFORMS, write_card
 from trainer import __version__
 from trainer.core import recipe as defaults
 from trainer.core.errors import TrainerError, WorseModelError
+from trainer.core.narrator import Narrator
 from trainer.export.card_md import write_card_md
 from trainer.fitting import fit as fit_module
 
@@ -75,11 +76,11 @@ def _echo(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _echo_for(quiet: bool):
-    """The trainer's messages on stderr, or with --quiet only the outcome lines."""
-    if not quiet:
-        return _echo
-    return lambda message: (_echo(message) if message.startswith(KEPT_WHEN_QUIET) else None)
+def _echo_for(quiet: bool) -> Narrator:
+    """The trainer's messages and phases on stderr, or with --quiet only the outcome lines."""
+    import sys
+
+    return Narrator(sys.stderr, quiet=quiet, kept_when_quiet=KEPT_WHEN_QUIET)
 
 
 def _fail(message: str) -> NoReturn:
@@ -359,8 +360,16 @@ def fit(
                               early_stopping=early_stopping, lr_plateau=lr_plateau,
                               weight_decay=weight_decay, folds=folds, members=members, tta=tta,
                               detrend=detrend or None, fallback=fallback)
+    _fit_narrated(data_dir, out, options, quiet, force, note)
+
+
+def _fit_narrated(data_dir: Path, out: Path, options, quiet: bool, force: bool,
+                  note: str) -> None:
+    """Fit, then say how long it took (each phase) and its peak memory."""
+    echo = _echo_for(quiet)
     with _exit_statuses():
-        result = fit_module.fit(data_dir, out, options, echo=_echo_for(quiet), force=force)
+        result = fit_module.fit(data_dir, out, options, echo=echo, force=force)
+    echo(f"fit {echo.summary()}")
     _say_if_short(out, result.card)
     _add_note(result, note)
 

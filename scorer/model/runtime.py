@@ -53,6 +53,9 @@ def _litert() -> Any:
 # order ``auto`` tries them when the card has no timings (ai-edge-litert first: the
 # base install). Adding a runtime is adding an entry; the CLI and the trainer read it.
 LOADERS: dict[str, Callable[[], Any]] = {"litert": _litert, "tflite-runtime": _tflite_runtime}
+# Each runtime's top package, to tell whether it is installed without loading it (the
+# trainer's process holds TensorFlow's own copy of the TFLite kernels).
+PACKAGES = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime"}
 RUNTIMES = ("auto", *LOADERS)
 # auto: the fast kernels (XNNPACK, where a runtime has them for int8) where the model's
 # card shows, measured at export on its calibration photos, that a user would not tell

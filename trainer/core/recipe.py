@@ -117,3 +117,18 @@ RECIPES: dict[str, dict] = {
                    lr_plateau=False, folds=0, members=1),
 }
 NOTEBOOK_RECIPE = RECIPES["notebook"]
+
+
+# What a backbone fit needs at its peak, measured with /usr/bin/time on synthetic photos at
+# 160 px (1.65 GB for 60 photos, 1.79 GB for 1,500; bench's training section checks it):
+# TensorFlow and the backbone's graphs take most of it whatever the photos; each photo
+# adds its pixels, its features and its share of the folds' and the export's work. A
+# little above both measurements, so that what is said is not less than what is taken.
+MEMORY_BASE_BYTES = 1.7e9
+MEMORY_PER_PHOTO_BYTES = 1.0e5  # at 160 px; with the square of the side elsewhere
+
+
+def memory_needed(photos: int, options: FitOptions) -> float:
+    """Bytes a backbone fit of ``photos`` photos is expected to need at its peak."""
+    side = (options.img_size or IMG_SIZE) / IMG_SIZE
+    return MEMORY_BASE_BYTES + photos * MEMORY_PER_PHOTO_BYTES * side * side

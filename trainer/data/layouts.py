@@ -17,6 +17,7 @@ import lzma
 import math
 import os
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -87,17 +88,25 @@ def load_dataset(folder: str | os.PathLike[str]) -> Dataset:
     return dataset
 
 
-def load_pixels(dataset: Dataset, size: int, threads: int | None = None) -> np.ndarray:
-    """Decode every sample with the scorer's preprocessing: ``(n, size, size, 3)`` uint8."""
+def load_pixels(dataset: Dataset, size: int, threads: int | None = None,
+                on_photo: Callable[[], None] | None = None) -> np.ndarray:
+    """Decode every sample with the scorer's preprocessing: ``(n, size, size, 3)`` uint8.
+    ``on_photo`` is called after each photo (progress)."""
+    # Filled in place: a list of photos and np.stack of it held every photo twice.
+    pixels = np.empty((len(dataset.samples), size, size, 3), np.uint8)
 
-    def one(sample: Sample) -> np.ndarray:
+    def one(i: int) -> None:
+        sample = dataset.samples[i]
         try:
-            return load_photo(sample.path, size)[1]
+            pixels[i] = load_photo(sample.path, size)[1]
         except PhotoError as exc:
             raise DataError(f"{sample.path}: {exc.reason} (listed at {sample.origin})") from None
 
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
-        return np.stack(list(pool.map(one, dataset.samples)))
+        for _ in pool.map(one, range(len(dataset.samples))):
+            if on_photo is not None:
+                on_photo()
+    return pixels
 
 
 def parse_likes(text: str, origin: str) -> float:

@@ -11,11 +11,13 @@ predictions, so the output range covers what the model will be asked.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ from scorer.model.runtime import (
     LOADERS,
     MIN_FAST_SPEARMAN,
     MIN_FAST_SPEEDUP,
+    PACKAGES,
     fast_kernels_faster,
     kernels_reason,
 )
@@ -42,18 +45,43 @@ TIMING_REPEATS = 5
 EXTREME_PHOTOS = 20  # per end: the lowest and the highest predictions
 
 
-def augmented_variants(pixels: np.ndarray) -> np.ndarray:
-    """Flips and photometric variants (uint8) that stretch the activation ranges."""
+VARIANTS = 6  # the photo itself, then VARIANT_KINDS' five
+VARIANT_CHUNK = 32  # variants are made this many at a time (in float32: 4 bytes a pixel)
+
+
+def variant(pixels: np.ndarray, kind: int) -> np.ndarray:
+    """Variant ``kind`` (uint8) of each photo: 0 itself, 1 flipped, 2 darker, 3 brighter,
+    4 more contrast, 5 greyscale; the flips and photometric changes stretch the ranges."""
+    if kind == 0:
+        return pixels
+    if kind == 1:
+        return pixels[:, :, ::-1]
     x = pixels.astype(np.float32)
-    variants = [
-        pixels[:, :, ::-1],  # horizontal flip
-        np.clip(x * 0.6, 0, 255),  # darker
-        np.clip(x * 1.35, 0, 255),  # brighter
-        np.clip((x - x.mean(axis=(1, 2), keepdims=True)) * 1.4
-                + x.mean(axis=(1, 2), keepdims=True), 0, 255),  # more contrast
-        x.mean(axis=3, keepdims=True).repeat(3, axis=3),  # greyscale
-    ]
-    return np.concatenate([v.astype(np.uint8) for v in variants])
+    if kind == 2:
+        out = np.clip(x * 0.6, 0, 255)
+    elif kind == 3:
+        out = np.clip(x * 1.35, 0, 255)
+    elif kind == 4:
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        out = np.clip((x - mean) * 1.4 + mean, 0, 255)
+    else:
+        out = x.mean(axis=3, keepdims=True).repeat(3, axis=3)
+    return out.astype(np.uint8)
+
+
+def candidate_pool(pixels: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The candidates at ``chosen`` of the photos followed by each kind of their variants
+    (index ``kind * n + photo``), made a chunk at a time: every variant of every photo in
+    float32 at once was the fit's peak of memory (six copies, and four bytes a pixel)."""
+    n = len(pixels)
+    pool = np.empty((len(chosen), *pixels.shape[1:]), np.uint8)
+    for start in range(0, len(chosen), VARIANT_CHUNK):
+        part = chosen[start:start + VARIANT_CHUNK]
+        kinds, photos = np.divmod(part, n)
+        for kind in np.unique(kinds):
+            at = np.flatnonzero(kinds == kind)
+            pool[start + at] = variant(pixels[photos[at]], int(kind))
+    return pool
 
 
 def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
@@ -61,9 +89,11 @@ def representative_set(model: tf.keras.Model, pixels: np.ndarray, seed: int,
                        photos: int = REPRESENTATIVE_PHOTOS) -> np.ndarray:
     """Training photos and their variants, always including the prediction extremes."""
     rng = np.random.default_rng(seed)
-    pool = np.concatenate([pixels, augmented_variants(pixels)])
-    if len(pool) > candidates:  # an ensemble's predict is slow; a sample finds the extremes
-        pool = pool[np.sort(rng.choice(len(pool), candidates, replace=False))]
+    size = VARIANTS * len(pixels)
+    # An ensemble's predict is slow; a sample of the candidates finds the extremes.
+    chosen = (np.sort(rng.choice(size, candidates, replace=False)) if size > candidates
+              else np.arange(size))
+    pool = candidate_pool(pixels, chosen)
     scores = predict_raw(model, pool)
     order = np.argsort(scores)
     extremes = np.concatenate([order[:EXTREME_PHOTOS], order[-EXTREME_PHOTOS:]])
@@ -104,9 +134,15 @@ def _quiet_fd(fd: int):
         os.close(saved)
 
 
+def installed_runtimes() -> list[str]:
+    """The runtimes an export will be verified under (their interpreters load here)."""
+    return [name for name in LOADERS if importlib.util.find_spec(PACKAGES[name]) is not None]
+
+
 def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float] | None = None,
                  first_only: bool = False, kernels: str = "exact",
-                 steps: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+                 steps: dict[str, float] | None = None,
+                 on_runtime: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
     """The raw outputs of the exported model under every installed TFLite runtime.
 
     Each runtime runs in its own process through the scorer (``scorer.model.npy``), so
@@ -116,7 +152,8 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
     ``first_only``, the first installed runtime is enough (the folds' networks:
     only their predictions are wanted; the exported model is run by all).
     ``kernels``: exact (built-in) or fast (XNNPACK where the runtime has it);
-    ``steps``, if given, receives each runtime's output step (int8 scale).
+    ``steps``, if given, receives each runtime's output step (int8 scale);
+    ``on_runtime(name)`` is called as each runtime is done (progress).
     """
     outputs: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +177,8 @@ def run_exported(model_path: Path, pixels: np.ndarray, timings: dict[str, float]
                 timings[runtime] = float(fields[-2])
             if steps is not None:
                 steps[runtime] = float(fields[-1])
+            if on_runtime is not None:
+                on_runtime(runtime)
             if first_only:
                 break
     if not outputs:

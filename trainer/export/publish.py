@@ -25,6 +25,7 @@ from scorer.model.card import ModelCard, Target, card_path_for, write_card
 from scorer.model.sections import Cost, Quality, Spread
 from trainer.core.errors import ExportError
 from trainer.core.metrics import format_table
+from trainer.core.narrator import phase
 from trainer.core.recipe import PIXEL_SCALE, FitOptions
 from trainer.export.card import build_card
 from trainer.export.card_md import write_card_md
@@ -106,12 +107,19 @@ def expected_quality(summary: dict, sentence: str) -> dict:
 
 def _export_verified(graph: Graph, out: Path, echo) -> tuple[ModelCard, dict]:
     """Export to int8 beside its card; compare int8 with Keras under every runtime."""
-    from trainer.export.int8 import export_int8, measure_kernels, representative_set, run_exported
+    from trainer.export.int8 import (
+        export_int8,
+        installed_runtimes,
+        measure_kernels,
+        representative_set,
+        run_exported,
+    )
 
     model, options, target = graph.model, graph.options, graph.target
     echo("exporting full-integer int8 TFLite")
-    tflite = export_int8(model, representative_set(model, graph.pixels, options.seed),
-                         PIXEL_SCALE)
+    with phase(echo, "export"):
+        tflite = export_int8(model, representative_set(model, graph.pixels, options.seed),
+                             PIXEL_SCALE)
     # Written beside `out` and put in its place only once verified (and past the gate).
     tmp = out.with_name(f".{out.stem}.new.tflite")
     tmp.write_bytes(tflite)
@@ -119,11 +127,15 @@ def _export_verified(graph: Graph, out: Path, echo) -> tuple[ModelCard, dict]:
     card.model_file = out.name
     card.parameters = int(model.count_params())
     write_card(tmp, card)
-    check_pixels, keras_likes, actual = graph.check or _sample(graph)
     timings: dict[str, float] = {}
+    # The Keras model's predictions, then the export under each runtime.
     try:
-        outputs = run_exported(tmp, check_pixels, timings)
-        card.kernels = measure_kernels(tmp, check_pixels, outputs, target, keras_likes)
+        with phase(echo, "verification", 1 + len(installed_runtimes())) as progress:
+            check_pixels, keras_likes, actual = graph.check or _sample(graph)
+            progress.step("keras")
+            outputs = run_exported(tmp, check_pixels, timings, on_runtime=progress.step)
+        with phase(echo, "kernels"):
+            card.kernels = measure_kernels(tmp, check_pixels, outputs, target, keras_likes)
     finally:
         card_path_for(tmp).unlink(missing_ok=True)
     agreement = _agreement(outputs, target, keras_likes, actual)

@@ -23,7 +23,8 @@ import numpy as np
 from scorer.model.card import ModelCard, Target, write_card
 from trainer.core.errors import DataError, TrainerError, WorseModelError
 from trainer.core.metrics import format_table, regression_metrics
-from trainer.core.recipe import MIN_PHOTOS, FitOptions
+from trainer.core.narrator import phase
+from trainer.core.recipe import MIN_PHOTOS, FitOptions, memory_needed
 from trainer.data.layouts import load_dataset, load_pixels
 from trainer.export.card import check_same_photos, read_previous_quality
 from trainer.export.card_md import write_card_md
@@ -102,7 +103,11 @@ def _prepare(data_dir, options: FitOptions, echo):
     skipped = ", ".join(f"{n} {why}" for why, n in dataset.skipped.items())
     echo(f"{len(dataset.samples)} photos with likes in {data_dir} ({dataset.layout} layout"
          + (f"; skipped {skipped})" if skipped else ")"))
-    return dataset, load_pixels(dataset, options.img_size)
+    if options.backbone != "none":
+        echo(f"this fit will need about {memory_needed(len(dataset.samples), options) / 1e9:.1f}"
+             " GB of memory at its peak")
+    with phase(echo, "photos", len(dataset.samples)) as progress:
+        return dataset, load_pixels(dataset, options.img_size, on_photo=progress.step)
 
 
 # ---- the default: cross-validate, then train the members on every photo ----------------
@@ -128,13 +133,15 @@ def _fit_cross_validated(dataset, pixels, out: Path, options: FitOptions, echo, 
               else options.epochs)
     target = Target.fit(options.target, likes)
     members, histories = [], []
-    for m in range(options.members):
-        echo(f"member {m + 1}/{options.members}: training on all {len(likes)} photos for "
-             f"{epochs} epochs (the median of the folds' stopping points)")
-        model, history, _ = train(pixels, target.forward(likes), options, epochs=epochs,
-                                  seed=options.seed + 1000 * m, echo=echo)
-        members.append(model)
-        histories.append(history)
+    with phase(echo, "members", options.members) as progress:
+        for m in range(options.members):
+            echo(f"member {m + 1}/{options.members}: training on all {len(likes)} photos for "
+                 f"{epochs} epochs (the median of the folds' stopping points)")
+            model, history, _ = train(pixels, target.forward(likes), options, epochs=epochs,
+                                      seed=options.seed + 1000 * m, echo=echo)
+            members.append(model)
+            histories.append(history)
+            progress.step()
     from trainer.networks.ensemble import average
 
     model = average(members, options.img_size, options.tta) if (

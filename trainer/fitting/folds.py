@@ -16,6 +16,7 @@ import numpy as np
 
 from scorer.model.card import Target
 from trainer.core.metrics import regression_metrics
+from trainer.core.narrator import phase
 from trainer.core.recipe import FitOptions
 from trainer.fitting.baselines import MeanBaseline, RidgeBaseline
 from trainer.fitting.train import train
@@ -63,7 +64,6 @@ def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds:
     ``after_fold(k, model, target, train_idx, test_idx)`` is called with each
     fold's last network (before its session is cleared), e.g. to export it.
     """
-    import keras
 
     parts = fold_indices(len(likes), folds, options.seed)
     # "cnn" is the recipe as asked; "cnn flip-averaged" / "cnn single view" is the
@@ -72,32 +72,45 @@ def run_folds(pixels: np.ndarray, likes: np.ndarray, options: FitOptions, folds:
     run = FoldRun({"cnn": np.zeros(len(likes)), other: np.zeros(len(likes)),
                    **baseline_folds(pixels, likes, folds, options.seed)})
     run.per_fold = {name: [] for name in run.predictions}
-    for k, test_idx in enumerate(parts):
-        train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
-        train_likes = likes[train_idx]
-        target = Target.fit(options.target, train_likes)
-        echo(f"fold {k + 1}/{folds}: {len(train_idx)} photos to train, {len(test_idx)} to test"
-             + (f", {members} networks" if members > 1 else ""))
-        raw, raw_other = np.zeros(len(test_idx)), np.zeros(len(test_idx))
-        for member in range(members):
-            model, history, best = train(pixels[train_idx], target.forward(train_likes), options,
-                                         seed=options.seed + 1000 * member, echo=echo)
-            raw += predict_raw(model, pixels[test_idx], options.tta) / members
-            raw_other += predict_raw(model, pixels[test_idx], not options.tta) / members
-            run.best_epochs.append(best)
-            run.histories.append(history)
-            if after_fold is not None and member == members - 1:
-                after_fold(k, model, target, train_idx, test_idx)
-            keras.backend.clear_session()  # free this network's graph before the next
-        run.predictions["cnn"][test_idx] = target.inverse(raw)
-        run.predictions[other][test_idx] = target.inverse(raw_other)
-        for name in run.predictions:
-            run.per_fold[name].append(regression_metrics(
-                likes[test_idx], run.predictions[name][test_idx], train_likes))
-        echo(f"  cnn Spearman {run.per_fold['cnn'][-1]['spearman']:.3f} (stopped at epoch "
-             f"{', '.join(map(str, run.best_epochs[-members:]))}); ridge "
-             f"{run.per_fold['ridge'][-1]['spearman']:.3f}")
+    with phase(echo, "folds", folds) as progress:
+        for k, test_idx in enumerate(parts):
+            _one_fold(run, k, test_idx, pixels, likes, options, (folds, members, other), echo,
+                      after_fold)
+            progress.step()
     return run
+
+
+def _one_fold(run: FoldRun, k: int, test_idx: np.ndarray, pixels, likes, options: FitOptions,
+              shape: tuple[int, int, str], echo, after_fold) -> None:
+    """Fold ``k``: train its networks on the other folds, predict its photos, measure.
+    ``shape``: (folds, networks per fold, the name of the other view's predictions)."""
+    import keras
+
+    folds, members, other = shape
+    train_idx = np.setdiff1d(np.arange(len(likes)), test_idx)
+    train_likes = likes[train_idx]
+    target = Target.fit(options.target, train_likes)
+    echo(f"fold {k + 1}/{folds}: {len(train_idx)} photos to train, {len(test_idx)} to test"
+         + (f", {members} networks" if members > 1 else ""))
+    raw, raw_other = np.zeros(len(test_idx)), np.zeros(len(test_idx))
+    for member in range(members):
+        model, history, best = train(pixels[train_idx], target.forward(train_likes), options,
+                                     seed=options.seed + 1000 * member, echo=echo)
+        raw += predict_raw(model, pixels[test_idx], options.tta) / members
+        raw_other += predict_raw(model, pixels[test_idx], not options.tta) / members
+        run.best_epochs.append(best)
+        run.histories.append(history)
+        if after_fold is not None and member == members - 1:
+            after_fold(k, model, target, train_idx, test_idx)
+        keras.backend.clear_session()  # free this network's graph before the next
+    run.predictions["cnn"][test_idx] = target.inverse(raw)
+    run.predictions[other][test_idx] = target.inverse(raw_other)
+    for name in run.predictions:
+        run.per_fold[name].append(regression_metrics(
+            likes[test_idx], run.predictions[name][test_idx], train_likes))
+    echo(f"  cnn Spearman {run.per_fold['cnn'][-1]['spearman']:.3f} (stopped at epoch "
+         f"{', '.join(map(str, run.best_epochs[-members:]))}); ridge "
+         f"{run.per_fold['ridge'][-1]['spearman']:.3f}")
 
 
 def mean_and_std(folds: list[dict]) -> dict[str, dict[str, float]]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from scorer.model.card import ModelCard, Target
 from trainer.core.metrics import regression_metrics
+from trainer.core.narrator import phase
 from trainer.core.recipe import GRID_CELLS, TARGET_CANDIDATES, FitOptions
 from trainer.export.fold_export import FoldExport
 from trainer.export.plots import plot_predicted_vs_actual
@@ -91,7 +92,7 @@ def fit_head(extractor, record: dict | None, dataset, pixels: np.ndarray, out: P
 def _int8_folds(run: FoldRun, extractor, features, pixels, likes, options: FitOptions,
                 target_name: str, echo) -> None:
     """Each fold's whole graph exported to int8 and run by the scorer on its photos."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, phase(echo, "folds", options.folds) as progress:
         int8 = np.zeros(len(likes))
         exporter = FoldExport(Path(tmp), pixels, likes, options, int8, FOLD_CALIBRATION)
         for k, test_idx in enumerate(fold_indices(len(likes), options.folds, options.seed)):
@@ -101,6 +102,7 @@ def _int8_folds(run: FoldRun, extractor, features, pixels, likes, options: FitOp
             echo(f"fold {k + 1}/{options.folds}: exporting to int8 and scoring its "
                  f"{len(test_idx)} photos with the scorer")
             exporter(k, scoring_model(extractor, head), target, train_idx, test_idx)
+            progress.step()
     exporter.record(run)
 
 
@@ -151,8 +153,11 @@ def choose_target(features, pixels, likes, options: FitOptions, echo) -> tuple[F
     """Cross-validate the head for each candidate target; keep the best by Spearman."""
     candidates = (options.target,) if options.target else TARGET_CANDIDATES
     baselines = baseline_folds(pixels, likes, options.folds, options.seed)  # every target's
-    runs = {name: head_folds(features, likes, options, name, baselines)
-            for name in candidates}
+    runs = {}
+    with phase(echo, "targets", len(candidates)) as progress:
+        for name in candidates:
+            runs[name] = head_folds(features, likes, options, name, baselines)
+            progress.step(name)
     best = max(runs, key=lambda name: runs[name].summary["cnn"]["spearman"]["mean"])
     for name, run in runs.items():
         s = run.summary["cnn"]["spearman"]

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from trainer.core.narrator import phase
 from trainer.core.recipe import GRID_CELLS, PIXEL_SCALE, POOLING
 from trainer.networks.backbone import Backbone
+from trainer.networks.predict import batch_for
 
 # Ridge strengths tried by leave-one-out (generalised cross-validation: one fit for all).
 RIDGE_ALPHAS = np.logspace(-4, 5, 37)
-FEATURE_BATCH = 64
 
 
 def pooled_extractor(backbone: Backbone, size: int, weights: dict[str, np.ndarray],
@@ -51,11 +52,18 @@ def pooled_extractor(backbone: Backbone, size: int, weights: dict[str, np.ndarra
 def extract(extractor: Any, pixels: np.ndarray, echo: Callable[[str], None]) -> np.ndarray:
     """The pooled features of uint8 photos, in batches, saying how long it took."""
     started = time.perf_counter()
-    parts = []
-    for i in range(0, len(pixels), FEATURE_BATCH):
-        batch = pixels[i:i + FEATURE_BATCH].astype(np.float32) * PIXEL_SCALE
-        parts.append(np.asarray(extractor(batch, training=False)))
-    features = np.concatenate(parts).astype(np.float64)
+    batch = batch_for(pixels)
+    starts = range(0, len(pixels), batch)
+    features = None
+    with phase(echo, "features", len(starts)) as progress:
+        for i in starts:
+            part = np.asarray(extractor(pixels[i:i + batch].astype(np.float32) * PIXEL_SCALE,
+                                        training=False))
+            if features is None:  # filled in place: a list of parts held them twice
+                features = np.empty((len(pixels), part.shape[1]), np.float64)
+            features[i:i + len(part)] = part
+            progress.step()
+    assert features is not None
     echo(f"features: {features.shape[1]} pooled activations per photo, {len(pixels)} photos "
          f"in {time.perf_counter() - started:.1f} s")
     return features
