@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,38 @@ def photos(tmp_path) -> Path:
                  "chelsea.png"):
         shutil.copy(SAMPLES / name, folder / name)
     return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """A two-CPU Ray cluster on this machine, as `ray start --head` makes one; stopped after.
+
+    Ray 2.60 starts clusters with token authentication; a driver given an address
+    sends the token (~/.ray/auth_token) only with RAY_AUTH_MODE=token, as Ray's docs say.
+    A new machine has no token yet: `ray get-auth-token --generate` makes one.
+    """
+    port = free_port()
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "token"
+    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], capture_output=True,
+                   check=True, timeout=120)
+    proc = subprocess.run([str(BIN / "ray"), "start", "--head", "--num-cpus", "2",
+                           f"--port={port}", "--include-dashboard=false",
+                           "--object-store-memory", str(200 * 1024 * 1024),
+                           "--disable-usage-stats"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE")
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved

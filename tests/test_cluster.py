@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,41 +26,6 @@ from tests.helpers import bomb_png, wait_until
 pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("ray")]  # `ray stop` ends all
 
 PHOTO_COLUMNS = ("path", "sha256", "predicted_likes", "percentile", "model", "status", "error")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """A two-CPU Ray cluster on this machine, as `ray start --head` makes one; stopped after.
-
-    Ray 2.60 starts clusters with token authentication; a driver given an address
-    sends the token (~/.ray/auth_token) only with RAY_AUTH_MODE=token, as Ray's docs say.
-    A new machine has no token yet: `ray get-auth-token --generate` makes one.
-    """
-    port = free_port()
-    saved = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "token"
-    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], capture_output=True,
-                   check=True, timeout=120)
-    proc = subprocess.run([str(BIN / "ray"), "start", "--head", "--num-cpus", "2",
-                           f"--port={port}", "--include-dashboard=false",
-                           "--object-store-memory", str(200 * 1024 * 1024),
-                           "--disable-usage-stats"],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120)
-        if saved is None:
-            os.environ.pop("RAY_AUTH_MODE")
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved
 
 
 @pytest.fixture(scope="module")

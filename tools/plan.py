@@ -23,7 +23,7 @@ LAYERS = [
     "scorer.core", "scorer.model", "scorer.photos", "scorer.ledger", "scorer.scoring",
     "scorer.watch", "scorer.cluster", "scorer.commands", "scorer",
     "trainer.core", "trainer.data", "trainer.networks", "trainer.export", "trainer.fitting",
-    "trainer",
+    "trainer.accounts", "trainer",
 ]
 
 

@@ -351,16 +351,22 @@ def fit(
     trained from nothing (their options: --help-all). Ends with a plain verdict against
     the ridge baseline. An existing better model at --out is kept (exit 1) unless --force.
     """
-    if folds == 1:
+    _fit_narrated(data_dir, out, fit_options(locals()), quiet, force, note)
+
+
+def fit_options(p: dict) -> defaults.FitOptions:
+    """The FitOptions of `fit`'s parameters (by name: fit's own, or those its parser
+    made of fit-accounts' FIT_OPTIONS)."""
+    if p["folds"] == 1:
         _fail("--folds 1: use 0 (one hold-out split) or 2 or more")
-    options = resolve_options(recipe, epochs=epochs, batch_size=batch_size, val_split=val_split,
-                              seed=seed, img_size=img_size, backbone=backbone,
-                              given_weights=backbone_weights, layers=layers, pooling=pooling,
-                              architecture=architecture, target=target, augment=augment,
-                              early_stopping=early_stopping, lr_plateau=lr_plateau,
-                              weight_decay=weight_decay, folds=folds, members=members, tta=tta,
-                              detrend=detrend or None, fallback=fallback)
-    _fit_narrated(data_dir, out, options, quiet, force, note)
+    return resolve_options(
+        p["recipe"], epochs=p["epochs"], batch_size=p["batch_size"], val_split=p["val_split"],
+        seed=p["seed"], img_size=p["img_size"], backbone=p["backbone"],
+        given_weights=p["backbone_weights"], layers=p["layers"], pooling=p["pooling"],
+        architecture=p["architecture"], target=p["target"], augment=p["augment"],
+        early_stopping=p["early_stopping"], lr_plateau=p["lr_plateau"],
+        weight_decay=p["weight_decay"], folds=p["folds"], members=p["members"], tta=p["tta"],
+        detrend=p["detrend"] or None, fallback=p["fallback"])
 
 
 def _fit_narrated(data_dir: Path, out: Path, options, quiet: bool, force: bool,
@@ -392,6 +398,61 @@ def _say_if_short(out: Path, card) -> None:
     if quality and quality["spearman"]["mean"] <= quality["ridge_spearman"]["mean"]:
         verdict = quality.get("verdict") or "It ranks no better than the ridge baseline."
         typer.echo(f"{out}: exported. {verdict} --fallback ridge exports that baseline instead.")
+
+
+@app.command("fit-accounts", context_settings={**CONTEXT_SETTINGS, "allow_extra_args": True,
+                                               "ignore_unknown_options": True})
+def fit_accounts(
+    ctx: typer.Context,
+    accounts: Path = typer.Argument(..., help="Folder with one sub-folder per account, each "
+                                              "with its photos and likes (a layout fit reads)."),
+    out: Path = typer.Option(..., "--out", envvar="SPE_TRAIN_OUT",
+                             help="Folder of the models: OUT/<account>.tflite with its card."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, envvar="SPE_TRAIN_JOBS",
+                             help="Accounts fitted at once on this machine (each fit uses "
+                                  "every core)."),
+    address: str | None = typer.Option(None, "--address", envvar="SPE_TRAIN_ADDRESS",
+                                       show_default="this machine",
+                                       help="A Ray cluster, auto or HOST:PORT (the cluster "
+                                            "extra): one task per account."),
+    cpus_per_account: float = typer.Option(2.0, "--cpus-per-account", min=0.1,
+                                           envvar="SPE_TRAIN_CPUS_PER_ACCOUNT",
+                                           help="CPUs Ray reserves for each account's fit."),
+    force: bool = typer.Option(False, "--force", envvar="SPE_TRAIN_FORCE", show_default="off",
+                               help="Fit every account, even those whose model is newer than "
+                                    "its data, and replace models that measure better."),
+) -> None:
+    """Fit a model per account: ACCOUNTS/<name>/ into OUT/<name>.tflite, as fit does.
+
+    Any option of `spe-train fit` goes after ACCOUNTS and applies to every account (e.g.
+    `fit-accounts ACCOUNTS --out MODELS --img-size 192`). An account whose model is newer
+    than its data is passed over. Ends with one table; exit 1 if any account failed or
+    was not replaced, the others fitted all the same.
+    """
+    from trainer.accounts.command import run_fit_accounts
+
+    options = _fit_options_of(ctx.args)
+    with _exit_statuses():
+        failed = run_fit_accounts(accounts, out, options, dict(
+            force=force, jobs=jobs, address=address, cpus_per_account=cpus_per_account),
+            _echo)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _fit_options_of(args: list[str]) -> defaults.FitOptions:
+    """What `spe-train fit` would make of ``args``: its own parser, so each option means
+    here what it means there (and a wrong one is refused the same way, in one line)."""
+    group = typer.main.get_command(app)
+    command = group.get_command(typer.Context(group), "fit")  # type: ignore[attr-defined]
+    try:
+        parsed = command.make_context("fit", ["ACCOUNT", "--out", "ACCOUNT.tflite", *args])
+    except typer.TyperException as exc:  # click's UsageError and friends
+        _fail(f"fit-accounts: {' '.join(exc.format_message().split())} (the options of "
+              "`spe-train fit`, after ACCOUNTS)")
+    if parsed.params["note"]:
+        _fail("fit-accounts: --note is one model's; add it to a card with `spe-train fit`")
+    return fit_options(parsed.params)
 
 
 @app.command()

