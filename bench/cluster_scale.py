@@ -14,11 +14,13 @@ ok rows at a rerun (the ledger), and writing partitions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .measure import BIN, median, timed_child
@@ -29,6 +31,30 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def warm_cluster(cores: int) -> Iterator[int]:
+    """A local Ray cluster of ``cores`` CPUs, as `ray start --head` makes one, with this
+    process (and its children) set to reach it; its port. Stopped after."""
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    # Token authentication needs a token (~/.ray/auth_token); a new machine has none.
+    subprocess.run([BIN / "ray", "get-auth-token", "--generate"], check=True,
+                   capture_output=True, env=env, timeout=120)
+    subprocess.run([BIN / "ray", "start", "--head", "--num-cpus", str(cores), f"--port={port}",
+                    "--include-dashboard=false", "--disable-usage-stats"],
+                   check=True, capture_output=True, env=env, timeout=300)
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        yield port
+    finally:
+        subprocess.run([BIN / "ray", "stop", "--force"], capture_output=True, timeout=120)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
 
 
 def _wall(command: list) -> tuple[float, float]:
@@ -75,17 +101,7 @@ def cluster(work: Path, prepared: dict, sizes: dict) -> dict:
     n1 = sizes["photos"]
     sets = {n: make_photos(work / f"cluster-{n}", n, seed=7) for n in (n1, 3 * n1)}
     cores = os.cpu_count() or 1
-    port = _free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    # Token authentication needs a token (~/.ray/auth_token); a new machine has none.
-    subprocess.run([BIN / "ray", "get-auth-token", "--generate"], check=True,
-                   capture_output=True, env=env, timeout=120)
-    subprocess.run([BIN / "ray", "start", "--head", "--num-cpus", str(cores), f"--port={port}",
-                    "--include-dashboard=false", "--disable-usage-stats"],
-                   check=True, capture_output=True, env=env, timeout=300)
-    saved = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "token"
-    try:
+    with warm_cluster(cores) as port:
         runs: dict[str, dict[int, list[float]]] = {"batch_score": {}, "cluster_warm": {}}
         rss: dict[str, float] = {}
         for n, photos in sets.items():
@@ -107,12 +123,6 @@ def cluster(work: Path, prepared: dict, sizes: dict) -> dict:
                 shutil.rmtree(parts)
         cold, _ = _wall([BIN / "spe", "cluster-score", sets[n1][0].parent, "--model", model,
                          "--out", work / "cluster-cold"])
-    finally:
-        subprocess.run([BIN / "ray", "stop", "--force"], capture_output=True, timeout=120)
-        if saved is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved
     result: dict = {"cores": cores, "sizes": [n1, 3 * n1], "driver_peak_rss_mib": rss}
     for name, by_size in runs.items():
         t1, t2 = median(by_size[n1]), median(by_size[3 * n1])

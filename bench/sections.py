@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .accounts_cost import accounts  # noqa: F401  (a section, looked up by name)
+from .accounts_cost import report as accounts_report
 from .cluster_scale import cluster  # noqa: F401  (a section, looked up by name)
 from .cluster_scale import report as cluster_report
 from .crops_cost import crops  # noqa: F401  (a section, looked up by name)
@@ -473,6 +475,8 @@ def report(results: dict) -> str:
         lines += cluster_report(results["cluster"])
     if "crops" in results:
         lines += crops_report(results["crops"])
+    if "accounts" in results:
+        lines += accounts_report(results["accounts"])
     if "training" in results:
         lines += ["", "training (spe-train fit, default recipe):"]
         for key, v in results["training"].items():

@@ -62,3 +62,26 @@ def export_tiny_model(path, size: int = 64, outputs: int = 1) -> None:
     proc = subprocess.run([sys.executable, "-c", TINY_MODEL, str(path), str(size), str(outputs)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def run_on_a_terminal(command: list[str], timeout: float = 60) -> tuple[int, str]:
+    """Run ``command`` with its stderr on a real pseudo-terminal; (exit status, what the
+    terminal was sent)."""
+    import pty
+    import subprocess
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower,
+                            stdin=subprocess.DEVNULL)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    return proc.wait(timeout=timeout), seen.decode(errors="replace")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.conftest import BIN, REPO, SAMPLES, spe
 from tests.csvcheck import read_rows
-from tests.helpers import DROP_DAC, bomb_png
+from tests.helpers import DROP_DAC, bomb_png, run_on_a_terminal
 
 
 def test_samples_score_with_the_shipped_model(photos, tmp_path):
@@ -298,25 +298,9 @@ def test_both_runtimes_give_the_same_scores(photos, runtime):
 
 def test_progress_bar_on_an_interactive_terminal(photos, tmp_path):
     """On a terminal, stderr shows a progress bar; in a pipe (above), only the summary."""
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([str(BIN / "spe"), "batch-score", str(photos), "--out",
-                             str(tmp_path / "s.csv")], stdout=subprocess.DEVNULL,
-                            stderr=follower, stdin=subprocess.DEVNULL)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    assert proc.wait(timeout=60) == 0
-    text = seen.decode(errors="replace")
+    status, text = run_on_a_terminal([str(BIN / "spe"), "batch-score", str(photos), "--out",
+                                      str(tmp_path / "s.csv")])
+    assert status == 0
     assert "\rscoring [" in text and "5/5" in text
     assert "scored 5, skipped 0, failed 0" in text
 

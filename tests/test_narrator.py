@@ -5,14 +5,13 @@ a bar on a real terminal (a pty), a heartbeat while a step runs long, nothing wi
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.helpers import run_on_a_terminal
 from trainer.core import narrator as narrator_module
 from trainer.core.narrator import Narrator, clock, phase
 
@@ -110,24 +109,8 @@ echo("last message")
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty")
 def test_a_terminal_gets_a_bar_redrawn_under_the_messages():
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", BAR_SCRIPT], stdout=subprocess.DEVNULL,
-                            stderr=follower, stdin=subprocess.DEVNULL)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    assert proc.wait(timeout=60) == 0
-    text = seen.decode(errors="replace")
+    status, text = run_on_a_terminal([sys.executable, "-c", BAR_SCRIPT])
+    assert status == 0
     assert "features [#####...............] 1/4" in text, text
     assert "features [####################] 4/4" in text
     # A message clears the bar's line first, then the bar is drawn again below it.
