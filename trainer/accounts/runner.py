@@ -107,6 +107,10 @@ def _in_own_process(job: AccountJob) -> Outcome:
     except BrokenProcessPool:
         return Outcome(job.name, "failed", reason="its fit's process died (killed, or out of "
                                                   "memory?); a rerun fits it again")
+    except Exception as exc:  # noqa: BLE001 - one account's fault, said in its row
+        text = " ".join(str(exc).split())[:200]
+        return Outcome(job.name, "failed", reason=f"its fit stopped on {type(exc).__name__}"
+                                                  + (f": {text}" if text else ""))
 
 
 def _on_ray(todo: list[AccountJob], plan: Plan, weights: bytes | None,
