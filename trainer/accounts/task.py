@@ -61,7 +61,7 @@ def fit_account(job: AccountJob) -> Outcome:
             weights.parent.mkdir()
             weights.write_bytes(job.weights)
             options = replace(options, given_weights=str(weights))
-        if _same_photos(job, options):
+        if _same_photos(job):
             for name, data in job.previous.items():
                 (Path(tmp) / name).write_bytes(data)
         said = io.StringIO()
@@ -83,7 +83,7 @@ def fit_account(job: AccountJob) -> Outcome:
                        _card_of(files, f"{prefix}json"), files)
 
 
-def _same_photos(job: AccountJob, options: FitOptions) -> bool:
+def _same_photos(job: AccountJob) -> bool:
     """The account's current model was trained on the photos there now: the gate applies."""
     card_name = f"{job.name}.json"
     if card_name not in job.previous or f"{job.name}.tflite" not in job.previous:
