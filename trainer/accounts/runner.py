@@ -10,10 +10,7 @@ already written are up to date, and a rerun fits only the rest.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -22,7 +19,8 @@ from pathlib import Path
 
 from scorer.core.ownfiles import write_file
 from trainer.accounts.listing import Account, previous_card, up_to_date
-from trainer.accounts.task import AccountJob, Outcome, fit_account, fit_shipped
+from trainer.accounts.task import AccountJob, Outcome, fit_account, fit_shipped, reason_of
+from trainer.core.fds import redirected
 from trainer.core.recipe import FitOptions
 
 # Ray runs a task again when its worker dies (a fit has no effect outside its own
@@ -32,12 +30,13 @@ RAY_RETRIES = 1
 
 @dataclass(frozen=True)
 class Plan:
+    # The command's options, whose defaults are the CLI's (one place).
     models: Path
     options: FitOptions
-    force: bool = False
-    jobs: int = 1                  # fits at once on this machine
-    address: str | None = None     # a Ray cluster: one task per account
-    cpus_per_account: float = 1.0  # what Ray reserves for each fit
+    force: bool
+    jobs: int                  # fits at once on this machine
+    address: str | None        # a Ray cluster: one task per account
+    cpus_per_account: float    # what Ray reserves for each fit
 
 
 def fit_all(accounts: list[Account], plan: Plan, weights: Callable[[], bytes | None],
@@ -108,9 +107,8 @@ def _in_own_process(job: AccountJob) -> Outcome:
         return Outcome(job.name, "failed", reason="its fit's process died (killed, or out of "
                                                   "memory?); a rerun fits it again")
     except Exception as exc:  # noqa: BLE001 - one account's fault, said in its row
-        text = " ".join(str(exc).split())[:200]
-        return Outcome(job.name, "failed", reason=f"its fit stopped on {type(exc).__name__}"
-                                                  + (f": {text}" if text else ""))
+        return Outcome(job.name, "failed", reason=f"its fit stopped on {type(exc).__name__}: "
+                                                  f"{reason_of(exc, 200)}")
 
 
 def _on_ray(todo: list[AccountJob], plan: Plan, weights: bytes | None,
@@ -123,7 +121,9 @@ def _on_ray(todo: list[AccountJob], plan: Plan, weights: bytes | None,
     connect(ray, plan.address)
     task = ray.remote(num_cpus=plan.cpus_per_account, max_calls=1,
                       max_retries=RAY_RETRIES)(fit_shipped)
-    with _stdout_to_stderr():  # Ray's own lines (a worker's death) are not the table's
+    # The C++ core of Ray's driver writes its notices of dead workers to standard output,
+    # where the table goes: to standard error with them.
+    with redirected(1, 2):
         shipped = ray.put(weights)
         pending = {task.remote(job, shipped): job for job in todo}
         while pending:
@@ -141,20 +141,4 @@ def _ray_reason(exc: BaseException) -> str:
     if type(exc).__name__ in ("WorkerCrashedError", "NodeDiedError"):
         return (f"its Ray task failed: its worker died on each of its {RAY_RETRIES + 1} tries "
                 "(killed, or out of memory?); a rerun fits it again")
-    text = " ".join(str(exc).split())
-    return f"its Ray task failed: {text[:200] or type(exc).__name__}"
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """File descriptor 1 goes to 2 for the duration: the C++ core of Ray's driver writes
-    its notices of dead workers to standard output, where the table goes."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+    return f"its Ray task failed: {reason_of(exc, 200)}"

@@ -11,8 +11,8 @@ the account's model, and its figures do not compare with the new fit's.
 
 from __future__ import annotations
 
-import contextlib
 import io
+import json
 import os
 import tempfile
 import time
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from scorer.core.errors import SpeError
 from trainer.core.errors import TrainerError, WorseModelError
+from trainer.core.fds import redirected
 from trainer.core.narrator import Narrator
 from trainer.core.recipe import FitOptions
 
@@ -52,8 +53,9 @@ class Outcome:
 def fit_account(job: AccountJob) -> Outcome:
     """Fit one account into a temporary folder and return what it wrote."""
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"spe-account-{job.name}-") as tmp, \
-            _native_stderr_quiet():
+    # TensorFlow's C++ log lines go to file descriptor 2: off, for this fit.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with tempfile.TemporaryDirectory(prefix=f"spe-account-{job.name}-") as tmp, redirected(2):
         out = Path(tmp) / f"{job.name}.tflite"
         options = job.options
         if job.weights is not None:
@@ -72,9 +74,9 @@ def fit_account(job: AccountJob) -> Outcome:
             fit(job.folder, out, options, echo=echo, force=job.force)
             status, reason = "fitted", ""
         except WorseModelError as exc:
-            status, reason = "not replaced", _one_line(exc)
+            status, reason = "not replaced", reason_of(exc)
         except (TrainerError, SpeError, OSError) as exc:
-            return Outcome(job.name, "failed", time.monotonic() - started, _one_line(exc))
+            return Outcome(job.name, "failed", time.monotonic() - started, reason_of(exc))
         # What the fit wrote: the new model's files, or, refused, those kept beside.
         prefix = f"{job.name}.refused." if status == "not replaced" else f"{job.name}."
         files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())
@@ -88,8 +90,6 @@ def _same_photos(job: AccountJob) -> bool:
     card_name = f"{job.name}.json"
     if card_name not in job.previous or f"{job.name}.tflite" not in job.previous:
         return False
-    import json
-
     from trainer.data.layouts import load_dataset
     from trainer.export.card import photo_hashes
 
@@ -102,31 +102,15 @@ def _same_photos(job: AccountJob) -> bool:
 
 
 def _card_of(files: dict[str, bytes], name: str) -> dict | None:
-    import json
-
     try:
         return json.loads(files[name])
     except (KeyError, ValueError):
         return None
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-@contextlib.contextmanager
-def _native_stderr_quiet():
-    """TensorFlow's C++ log lines go to file descriptor 2: off, for this fit."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+def reason_of(exc: BaseException, limit: int | None = None) -> str:
+    """An exception as one line for an account's row (its type when it says nothing)."""
+    return " ".join(str(exc).split())[:limit] or type(exc).__name__
 
 
 def fit_shipped(job: AccountJob, weights: bytes | None) -> Outcome:

@@ -186,13 +186,8 @@ class Narrator:
         self.stream.write(f"{phase.name} {bar}{phase.progress()}")
 
 
-class _Silent:
-    def step(self, what: str = "") -> None:
-        pass
-
-
 def phase(echo: Callable[[str], None], name: str, steps: int = 0):
     """``echo``'s phase where it is a Narrator; a silent one for a plain callable."""
     if isinstance(echo, Narrator):
         return echo.phase(name, steps)
-    return contextlib.nullcontext(_Silent())
+    return contextlib.nullcontext(Phase(None, name, steps))  # no narrator: says nothing

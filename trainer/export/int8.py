@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import os
 import subprocess
 import tempfile
 import warnings
@@ -35,6 +34,7 @@ from scorer.model.runtime import (
     kernels_reason,
 )
 from trainer.core.errors import ExportError
+from trainer.core.fds import redirected
 from trainer.core.metrics import spearman
 from trainer.networks.predict import predict_raw
 
@@ -45,7 +45,7 @@ TIMING_REPEATS = 5
 EXTREME_PHOTOS = 20  # per end: the lowest and the highest predictions
 
 
-VARIANTS = 6  # the photo itself, then VARIANT_KINDS' five
+VARIANTS = 6  # the photo itself, then variant()'s five
 VARIANT_CHUNK = 32  # variants are made this many at a time (in float32: 4 bytes a pixel)
 
 
@@ -116,22 +116,9 @@ def export_int8(model: tf.keras.Model, representative: np.ndarray, pixel_scale: 
     converter.inference_output_type = tf.int8
     # The converter prints the temporary SavedModel's signature to stdout, and its
     # C++ half a line of quantizer settings to stderr: neither is for the person.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_fd(2):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), redirected(2):
         warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected"
         return converter.convert()
-
-
-@contextlib.contextmanager
-def _quiet_fd(fd: int):
-    """Send what native code writes to ``fd`` to /dev/null for the duration."""
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 def installed_runtimes() -> list[str]:
